@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pve.fleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the pve.fleet collection: no compatibility promise to other collections.
+"""The one client for the Proxmox VE API: auth, TLS, timeouts, retries and errors.
+
+Modules never talk HTTP themselves: they build a client from their parameters with
+``client_from_module`` and call ``get``/``post``/``put``/``delete`` with API paths.
+Every failure becomes a ``PveError`` whose ``str()`` is one line a person can act on.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+try:
+    import requests
+    from proxmoxer import ProxmoxAPI
+    from proxmoxer.core import AuthenticationError
+    HAS_PROXMOXER = True
+    PROXMOXER_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by client_from_module
+    HAS_PROXMOXER = False
+    PROXMOXER_IMPORT_ERROR = exc
+
+DEFAULT_PORT = 8006
+DEFAULT_TIMEOUT = 60
+
+# The connection options every module shares, documented once in doc_fragments/pve.py.
+CONNECTION_SPEC = dict(
+    api_host=dict(type='str', required=True, fallback=(env_fallback, ['PROXMOX_HOST'])),
+    api_port=dict(type='int', default=DEFAULT_PORT, fallback=(env_fallback, ['PROXMOX_PORT'])),
+    api_user=dict(type='str', fallback=(env_fallback, ['PROXMOX_USER'])),
+    api_password=dict(type='str', no_log=True, fallback=(env_fallback, ['PROXMOX_PASSWORD'])),
+    api_token_id=dict(type='str', fallback=(env_fallback, ['PROXMOX_TOKEN_ID'])),
+    api_token_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['PROXMOX_TOKEN_SECRET'])),
+    validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['PROXMOX_VALIDATE_CERTS'])),
+    ca_path=dict(type='path', fallback=(env_fallback, ['PROXMOX_CA_PATH'])),
+    timeout=dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['PROXMOX_TIMEOUT'])),
+)
+
+# PVE answers these (HTTP 500) when a config lock or a cluster filesystem write timed out:
+# nothing was changed, so the same request may be sent again.
+RETRYABLE_MESSAGES = ("can't lock file", 'got timeout', 'cfs-lock')
+RETRY_ATTEMPTS = 5
+RETRY_BASE_DELAY = 0.2
+RETRY_MAX_DELAY = 3.0
+
+
+class PveError(Exception):
+    """Any failure talking to PVE, as one line a person can act on.
+
+    ``status`` is the HTTP status (None when no answer came), ``message`` PVE's own
+    message and ``errors`` its per-field messages (``{'memory': 'value must ...'}``).
+    """
+
+    def __init__(self, message, status=None, errors=None, method=None, path=None):
+        super(PveError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.errors = errors or {}
+        self.method = method
+        self.path = path
+
+    def __str__(self):
+        text = self.message.strip()
+        if self.status is not None and self.path:
+            text = 'PVE API error {0} on {1} {2}: {3}'.format(self.status, self.method, self.path, text)
+        if self.errors:
+            text += ' ' + '; '.join('{0}: {1}'.format(k, str(v).strip()) for k, v in sorted(self.errors.items()))
+        return ' '.join(text.split())
+
+    def to_result(self):
+        """The error as plain data for a module result."""
+        return dict(status=self.status, message=self.message.strip(), errors=self.errors)
+
+
+def _backoff(attempt):
+    """Capped exponential backoff with full jitter, in seconds."""
+    return random.uniform(0, min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2 ** attempt)))
+
+
+class PveClient:
+    """A logged-in session with one PVE cluster.
+
+    ``get``/``post``/``put``/``delete`` take an API path relative to ``/api2/json``
+    (``'nodes/pve1/qemu/100/config'``) and parameters; they return PVE's ``data``.
+    ``request_count`` counts requests sent, for benchmarks and request budgets.
+    """
+
+    def __init__(self, host, port=DEFAULT_PORT, user=None, password=None, token_id=None, token_secret=None,
+                 validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT):
+        if not HAS_PROXMOXER:
+            raise PveError(missing_required_lib('proxmoxer'))
+        self.url = 'https://{0}:{1}'.format(host, port)
+        self.timeout = timeout
+        self.request_count = 0
+        verify = (ca_path or True) if validate_certs else False
+        auth = self._auth(user, password, token_id, token_secret)
+        try:
+            api = ProxmoxAPI(host, port=port, verify_ssl=verify, timeout=timeout, **auth)
+        except AuthenticationError:
+            raise PveError('authentication failed for {0} at {1}: check api_user and api_password'.format(
+                auth.get('user'), self.url), status=401)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc)
+        if 'password' in auth:
+            self.request_count += 1  # the ticket request proxmoxer made
+        self._session = api._store['session']
+        self._base = api._store['base_url']
+
+    @staticmethod
+    def _auth(user, password, token_id, token_secret):
+        """proxmoxer's auth arguments: an API token when one is given, else a password (ticket)."""
+        if token_id and token_secret:
+            if '!' in token_id:  # the full id, user@realm!name
+                user, token_id = token_id.split('!', 1)
+            if not user:
+                raise PveError('api_token_id {0!r} names no user: give api_user or the full id '
+                               'user@realm!tokenname'.format(token_id))
+            return dict(user=user, token_name=token_id, token_value=token_secret)
+        if token_id or token_secret:
+            raise PveError('API token auth needs both api_token_id and api_token_secret')
+        if not user or password is None:
+            raise PveError('no credentials: give api_user with api_password, or api_token_id with api_token_secret '
+                           '(or the PROXMOX_* environment variables)')
+        return dict(user=user, password=password)
+
+    def _transport_error(self, exc):
+        if isinstance(exc, requests.exceptions.SSLError):
+            reason = 'TLS certificate verification failed' if 'CERTIFICATE_VERIFY_FAILED' in str(exc) \
+                else 'TLS handshake failed'
+            return PveError('{0} for {1}: give ca_path the CA that signed the PVE certificate'.format(reason, self.url))
+        if isinstance(exc, requests.exceptions.Timeout):
+            return PveError('no answer from {0} within {1}s (timeout)'.format(self.url, self.timeout))
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return PveError('cannot connect to {0}: is api_host/api_port right and the host up?'.format(self.url))
+        return PveError('request to {0} failed: {1}'.format(self.url, exc))
+
+    def _send(self, method, path, params):
+        self.request_count += 1
+        url = '{0}/{1}'.format(self._base, path.lstrip('/'))
+        params = dict((k, v) for k, v in params.items() if v is not None)
+        if method in ('GET', 'DELETE'):
+            resp = self._session.request(method, url, params=params)
+        else:
+            resp = self._session.request(method, url, data=params)
+        if resp.status_code < 400:
+            return resp.json().get('data')
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        message = (body or {}).get('message') or resp.reason or 'HTTP {0}'.format(resp.status_code)
+        if resp.status_code == 401:
+            message = '{0} (check the credentials: api_user/api_password or api_token_id/api_token_secret)'.format(
+                message.strip())
+        raise PveError(message, status=resp.status_code, errors=(body or {}).get('errors'), method=method,
+                       path='/' + path.lstrip('/'))
+
+    def request(self, method, path, **params):
+        """Send one request; retries only where a repeat cannot do harm."""
+        attempt = 0
+        while True:
+            try:
+                return self._send(method, path, params)
+            except PveError as exc:
+                retry = exc.status == 500 and any(m in exc.message for m in RETRYABLE_MESSAGES)
+                if not retry or attempt + 1 >= RETRY_ATTEMPTS:
+                    raise
+            except requests.exceptions.ConnectionError as exc:
+                # A reset read is safe to repeat; a write may have been done, so the caller re-reads.
+                if method != 'GET' or isinstance(exc, requests.exceptions.SSLError) or attempt + 1 >= RETRY_ATTEMPTS:
+                    raise self._transport_error(exc)
+            except requests.exceptions.RequestException as exc:
+                raise self._transport_error(exc)
+            time.sleep(_backoff(attempt))
+            attempt += 1
+
+    def get(self, path, **params):
+        return self.request('GET', path, **params)
+
+    def get_many(self, paths, workers=8):
+        """GET several paths, ``workers`` at a time; the answers in the order of ``paths``."""
+        if len(paths) <= 1:
+            return [self.get(p) for p in paths]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self.get, paths))
+
+    def post(self, path, **params):
+        return self.request('POST', path, **params)
+
+    def put(self, path, **params):
+        return self.request('PUT', path, **params)
+
+    def delete(self, path, **params):
+        return self.request('DELETE', path, **params)
+
+
+def client_from_params(params):
+    """A client from a module's connection parameters (see CONNECTION_SPEC)."""
+    return PveClient(params['api_host'], port=params['api_port'], user=params.get('api_user'),
+                     password=params.get('api_password'), token_id=params.get('api_token_id'),
+                     token_secret=params.get('api_token_secret'), validate_certs=params['validate_certs'],
+                     ca_path=params.get('ca_path'), timeout=params['timeout'])
+
+
+def client_from_module(module):
+    """A client for an AnsibleModule; a connection failure ends the module with its one-line reason."""
+    if not HAS_PROXMOXER:
+        module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
+    try:
+        return client_from_params(module.params)
+    except PveError as exc:
+        module.fail_json(msg=str(exc), error=exc.to_result())

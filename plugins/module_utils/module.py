@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pve.fleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the pve.fleet collection: no compatibility promise to other collections.
+"""What every pve.fleet module does around its own work: the argument spec with the
+connection options, the client, and turning a PveError into a one-line failure."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pve.fleet.plugins.module_utils.api import CONNECTION_SPEC, PveError, client_from_module
+
+
+def pve_module(argument_spec, supports_check_mode=True, **kwargs):
+    """An AnsibleModule whose spec is the module's own options plus the connection options."""
+    spec = dict(CONNECTION_SPEC)
+    spec.update(argument_spec)
+    return AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+
+
+def run_module(module, action):
+    """Connect, run ``action(module, client) -> result dict``, exit; a PveError fails with its one line."""
+    client = client_from_module(module)
+    try:
+        result = action(module, client)
+    except PveError as exc:
+        module.fail_json(msg=str(exc), error=exc.to_result())
+    module.exit_json(**result)
