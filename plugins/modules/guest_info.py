@@ -24,6 +24,7 @@ attributes:
     description: The module only reads; it runs the same in check mode.
   diff_mode:
     support: none
+    description: The module changes nothing, so there is no difference to show.
 options:
   vmid:
     description: Only the guest with this id.
@@ -54,7 +55,7 @@ options:
     type: bool
     default: false
 author:
-  - pve.fleet developers
+  - pve.fleet developers (@pve-fleet)
 '''
 
 EXAMPLES = r'''

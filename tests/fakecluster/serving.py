@@ -17,7 +17,7 @@ class ServedCluster:
 
     def __init__(self, pki_dir, host='127.0.0.1', port=0, **kwargs):
         os.makedirs(pki_dir, exist_ok=True)
-        certfile, keyfile, _ = make_cert(pki_dir, name='fakecluster', hosts=(host,))
+        certfile, keyfile = make_cert(pki_dir, name='fakecluster', hosts=(host,))[:2]
         self.ca_path = certfile
         self.cluster = build_cluster(host=host, port=port, **kwargs)
         self.loop = asyncio.new_event_loop()

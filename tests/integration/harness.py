@@ -107,7 +107,7 @@ class PlaybookRunner:
         })
         proc_env.update(env or {})
         proc = subprocess.run(argv, cwd=self.workdir, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=600)
+                              universal_newlines=True, timeout=600, check=False)
         records = []
         if os.path.exists(record):
             with open(record) as lines:

@@ -1,0 +1,82 @@
+# pve.fleet: every target installs what it needs itself.
+#   make demo    the fake cluster, playbooks/demo.yml against it, then stop
+#   make test    every suite (unit, integration, sanity, lint, compat leg, roles), timed
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+COMPAT_VENV := .venv-compat
+PY          := $(VENV)/bin/python
+COLLECTION  := .collections/ansible_collections/pve/fleet
+TIMED       := tests/bin/timed
+export TIMED_LOG := $(CURDIR)/tests/output/timings.tsv
+
+.PHONY: help venv compat-venv test unit integration sanity lint compat test-roles cluster demo build clean
+
+help:
+	@echo "make demo | test | venv | unit | integration | sanity | lint | compat | test-roles | cluster | build | clean"
+
+# The main leg: ansible-core 2.21 on Python 3.13 (3.12 if that is all there is).
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	@python=$$(tests/bin/find-python 3.13 3.12); \
+	  [ -x $(PY) ] || { echo "creating $(VENV) with $$python"; "$$python" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@touch $@
+
+$(COLLECTION):
+	@mkdir -p $(dir $@) && ln -sfn ../../.. $@
+
+venv: $(VENV)/.installed $(COLLECTION)
+
+# The compatibility leg: the oldest ansible-core meta/runtime.yml promises, on Python 3.11.
+$(COMPAT_VENV)/.installed: requirements.txt requirements-compat.txt
+	@python=$$(tests/bin/find-python 3.11); \
+	  [ -x $(COMPAT_VENV)/bin/python ] || { echo "creating $(COMPAT_VENV) with $$python"; "$$python" -m venv $(COMPAT_VENV); }
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-compat.txt
+	@touch $@
+
+compat-venv: $(COMPAT_VENV)/.installed $(COLLECTION)
+
+test: venv compat-venv
+	@$(TIMED) reset
+	@$(TIMED) "unit tests" $(MAKE) --no-print-directory unit
+	@$(TIMED) "integration tests" $(MAKE) --no-print-directory integration
+	@$(TIMED) "sanity (ansible-core 2.21, py3.13)" $(MAKE) --no-print-directory sanity
+	@$(TIMED) "ansible-lint" $(MAKE) --no-print-directory lint
+	@$(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(MAKE) --no-print-directory compat
+	@if [ -f tests/roles/run.sh ]; then $(TIMED) "roles on a Debian 12 VM" $(MAKE) --no-print-directory test-roles; fi
+	@$(TIMED) summary
+
+unit: venv
+	$(PY) -m pytest tests/unit -q
+
+integration: venv
+	$(PY) -m pytest tests/integration -q
+
+sanity: venv
+	tests/bin/sanity $(VENV) $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+lint: venv
+	$(VENV)/bin/ansible-lint --offline
+	$(VENV)/bin/antsibull-changelog lint
+
+compat: compat-venv
+	tests/bin/sanity $(COMPAT_VENV) 3.11
+	$(COMPAT_VENV)/bin/python -m pytest tests/integration -q -m compat
+
+test-roles: venv
+	VENV=$(CURDIR)/$(VENV) bash tests/roles/run.sh
+
+# The fake cluster in the foreground; .cluster.env says how to reach it (source it).
+cluster: venv
+	PYTHONPATH=tests $(PY) -m fakecluster --env-file .cluster.env --pki-dir .cluster/pki
+
+demo: venv
+	tests/bin/demo $(PY)
+
+build: venv
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path build/
+
+clean:
+	rm -rf $(VENV) $(COMPAT_VENV) .collections build tests/output .pytest_cache .cluster .cluster.env
