@@ -61,7 +61,7 @@ FORMATS = dict((f.name, f) for f in (
     PropFormat('agent', 'enabled', booleans=('enabled', 'freeze-fs', 'fstrim_cloned_disks')),
     PropFormat('memory', 'current'),
     PropFormat('startup', 'order'),
-    PropFormat('boot', 'legacy', lists=('order',)),
+    PropFormat('boot', 'legacy'),  # the boot order is an order: not a set
     PropFormat('cpu', 'cputype', booleans=('hidden',), lists=('flags',)),
     PropFormat('vga', 'type'),
     PropFormat('lxc-net', booleans=('firewall', 'host-managed', 'link_down')),
