@@ -172,9 +172,13 @@ class DiskValue(PropValue):
         have = self.current_size(current)
         return have is not None and self.size > have
 
+    @property
+    def is_cdrom(self):
+        return self.props.get('media') == 'cdrom'
+
     def check_against(self, current):
         """Refuse what cannot be done to an existing disk: shrinking it, or moving it by config."""
-        if not self.volume_matches(current):
+        if not self.is_cdrom and not self.volume_matches(current):
             raise PveError('{0}: the disk is {1}; this module does not move or replace disks (detach it with '
                            '{0}: absent, or move it in PVE)'.format(self.option, propstr.parse(current, self.fmt)
                                                                    .get('file')))
@@ -200,7 +204,12 @@ class DiskValue(PropValue):
     def render(self, current=None):
         if current is None:
             return self.render_new()
-        return super(DiskValue, self).render(current)
+        rendered = propstr.parse(super(DiskValue, self).render(current), self.fmt)
+        if self.is_cdrom:
+            # A CD-ROM swap: the new medium, and no size left over from the old one.
+            rendered['file'] = self.volume
+            rendered.pop('size', None)
+        return propstr.format_props(rendered, self.fmt)
 
     def describe(self):
         if self.cloudinit:
