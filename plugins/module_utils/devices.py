@@ -139,7 +139,7 @@ class DiskValue(PropValue):
         return self.key.startswith(FIXED_SIZE)
 
     def current_storage(self, current):
-        file_ = propstr.parse(current, self.fmt).get('file', '')
+        file_ = propstr.parse(current, self.fmt).get(self.fmt.default_key, '')
         match = VOLUME.match(file_)
         return match.group('storage') if match else None
 
@@ -153,7 +153,7 @@ class DiskValue(PropValue):
 
     def volume_matches(self, current):
         """The volume or storage the user named is the one attached (a cloud-init drive's name is PVE's)."""
-        file_ = propstr.parse(current, self.fmt).get('file', '')
+        file_ = propstr.parse(current, self.fmt).get(self.fmt.default_key, '')
         if self.volume is not None:
             return file_ == self.volume
         if self.storage is not None:
@@ -179,9 +179,9 @@ class DiskValue(PropValue):
     def check_against(self, current):
         """Refuse what cannot be done to an existing disk: shrinking it, or moving it by config."""
         if not self.is_cdrom and not self.volume_matches(current):
+            attached = propstr.parse(current, self.fmt).get(self.fmt.default_key)
             raise PveError('{0}: the disk is {1}; this module does not move or replace disks (detach it with '
-                           '{0}: absent, or move it in PVE)'.format(self.option, propstr.parse(current, self.fmt)
-                                                                   .get('file')))
+                           '{0}: absent, or move it in PVE)'.format(self.option, attached))
         have = None if self.fixed_size or self.cloudinit else self.current_size(current)
         if self.size is not None and have is not None and self.size < have:
             raise PveError('{0}: size {1} is smaller than the disk ({2}); disks only grow'.format(
@@ -199,7 +199,7 @@ class DiskValue(PropValue):
             gib = (self.size or GIB) / float(GIB)
             head = '{0}:{1}'.format(self.storage, int(gib) if gib == int(gib) else round(gib, 3))
         props = dict(self.props)
-        return propstr.format_props(dict([('file', head)] + list(props.items())), self.fmt)
+        return propstr.format_props(dict([(self.fmt.default_key, head)] + list(props.items())), self.fmt)
 
     def render(self, current=None):
         if current is None:
@@ -207,7 +207,7 @@ class DiskValue(PropValue):
         rendered = propstr.parse(super(DiskValue, self).render(current), self.fmt)
         if self.is_cdrom:
             # A CD-ROM swap: the new medium, and no size left over from the old one.
-            rendered['file'] = self.volume
+            rendered[self.fmt.default_key] = self.volume
             rendered.pop('size', None)
         return propstr.format_props(rendered, self.fmt)
 

@@ -132,6 +132,9 @@ class GuestEngine:
         self.timeout = timeout
         self.check_mode = check_mode
         self._bridges = {}
+        # Hooks of a guest type: prepare_create(spec, node, wait) before a create, check_existing(spec, config).
+        self.prepare_create = None
+        self.check_existing = None
 
     # ------------------------------------------------------------ reading
 
@@ -296,6 +299,8 @@ class GuestEngine:
         else:
             config, pending = self.read(guest)
             before = dict(config)
+            if self.check_existing:
+                self.check_existing(spec, config)
             self._update(spec, guest, config, pending, result)
         self._power(spec, guest, pending, result)
         if result['changed'] and not self.check_mode and guest.get('vmid') is not None:
@@ -347,6 +352,8 @@ class GuestEngine:
             return self._clone(spec, result)
         node = spec.node or self.default_node()
         self.cluster.require_node(node)
+        if self.prepare_create:
+            self.prepare_create(spec, node, lambda upid: self._wait(upid, result))
         self.check_devices(spec, node, list(spec.config))
         params = dict((key, self.wire(key, value, None)) for key, value in spec.config.items())
         params.update(spec.create_only)
@@ -470,10 +477,13 @@ class GuestEngine:
 
     def _purge_unused(self, guest, old_config, deletes, result):
         """Detached disks become unusedN; with purge, destroy exactly those volumes."""
-        gone = set(propstr.parse(old_config[k], propstr.format_of(self.profile.type, k)).get('file')
-                   for k in deletes if self._is_disk(k, old_config[k]))
+        gone = set()
+        for key in deletes:
+            fmt = propstr.format_of(self.profile.type, key)
+            if self._is_disk(key, old_config[key]):
+                gone.add(propstr.parse(old_config[key], fmt).get(fmt.default_key))
         config, _pending = self.read(guest)
-        unused = [k for k, v in config.items() if re.match(r'^unused\d+$', k) and str(v).split(',')[0] in gone]
+        unused = [k for k, v in config.items() if re.match(r'^unused\d+$', k) and str(v).split(',', 1)[0] in gone]
         if unused:
             self._write_config(guest, {}, unused, result)
 

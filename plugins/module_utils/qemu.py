@@ -13,8 +13,8 @@ import re
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
 from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.devices import (DiskValue, NicValue, PropValue, cdrom_value,
-                                                                          check_mac, is_absent)
+from ansible_collections.pve.fleet.plugins.module_utils.devices import (
+    DiskValue, NicValue, PropValue, cdrom_value, check_mac, is_absent)
 from ansible_collections.pve.fleet.plugins.module_utils.guest import Profile, Spec, check_dns_name, check_vmid
 
 QEMU = Profile('qemu', 'VM', 'name', async_config=True, disk_content='images', secret_keys=('cipassword',),

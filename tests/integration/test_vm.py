@@ -99,14 +99,14 @@ def test_update_changes_only_what_differs_and_diff_shows_only_that(ansible, clus
     ansible.run(vm_task(**base)).assert_ok()
     mac = find(cluster, 'upd1').config['net0'].split(',')[0]
     cluster.clear_log()
-    changed = dict(base, memory=2048, nets={'net0': {'bridge': 'vmbr0', 'firewall': True}})
+    changed = {**base, 'memory': 2048, 'nets': {'net0': {'bridge': 'vmbr0', 'firewall': True}}}
     result = ansible.run(vm_task(**changed), diff=True).assert_ok()
     vm_result = result.task('vm')
     assert sorted(vm_result['changes']) == sorted(['set memory: 1024 -> 2048',
                                                    'set net0: {0},bridge=vmbr0 -> {0},bridge=vmbr0,firewall=1'
                                                    .format(mac)])
-    assert vm_result['diff']['before'] == "memory: '1024'\nnet0: '{0},bridge=vmbr0'\n".format(mac) or \
-        'memory' in vm_result['diff']['before']
+    assert vm_result['diff']['before'] == "memory: 1024\nnet0: '{0},bridge=vmbr0'\n".format(mac)
+    assert vm_result['diff']['after'] == "memory: 2048\nnet0: '{0},bridge=vmbr0,firewall=1'\n".format(mac)
     assert 'cores' not in vm_result['diff']['after'] and 'scsi0' not in vm_result['diff']['after']
     assert find(cluster, 'upd1').config['net0'].startswith(mac)  # the generated MAC is kept
     writes = [(e['method'], e['path'].split('/qemu/')[-1]) for e in cluster.writes()]
@@ -141,8 +141,8 @@ def test_disk_grows_and_never_shrinks(ansible, cluster):
 
 
 def test_disk_absent_detaches_and_purge_destroys(ansible, cluster):
-    ansible.run(vm_task(name='det1', disks={'scsi0': 'local-lvm:4', 'scsi1': 'local-lvm:2',
-                                           'scsi2': 'local-lvm:2'})).assert_ok()
+    disks = {'scsi0': 'local-lvm:4', 'scsi1': 'local-lvm:2', 'scsi2': 'local-lvm:2'}
+    ansible.run(vm_task(name='det1', disks=disks)).assert_ok()
     detach = converge_twice(ansible, cluster, name='det1', disks={'scsi1': 'absent'})
     assert detach['changes'][0].startswith('remove scsi1') and 'kept as an unused disk' in detach['changes'][0]
     config = find(cluster, 'det1').config
@@ -267,10 +267,10 @@ def test_absent_needs_force_for_a_running_vm(ansible, cluster):
     (dict(name='ok', nets={'net0': {'model': 'tulip', 'bridge': 'vmbr0'}}), "nets.net0.model: 'tulip' is not a NIC"),
     (dict(name='ok', nets={'eth0': 'virtio,bridge=vmbr0'}), "nets: 'eth0' is not a NIC (netN) slot"),
     (dict(name='ok', disks={'scsi0': {'storage': 'nope', 'size': 4}}), "disks.scsi0: storage 'nope' does not exist"),
-    (dict(name='ok', disks={'scsi0': {'storage': 'local', 'size': 4}}), "disks.scsi0: storage 'local' does not hold "
-                                                                         "images"),
-    (dict(name='ok', disks={'scsi0': {'storage': 'local-lvm', 'size': 'huge'}}), "disks.scsi0.size: 'huge' is not a "
-                                                                                  "size"),
+    (dict(name='ok', disks={'scsi0': {'storage': 'local', 'size': 4}}),
+     "disks.scsi0: storage 'local' does not hold images"),
+    (dict(name='ok', disks={'scsi0': {'storage': 'local-lvm', 'size': 'huge'}}),
+     "disks.scsi0.size: 'huge' is not a size"),
     (dict(name='ok', disks={'scsi0': {'size': 4}}), 'disks.scsi0: a new disk needs storage and size'),
     (dict(name='ok', nets={'net0': 'virtio,bridge=vmbr9'}), "nets.net0: bridge 'vmbr9' does not exist on node"),
     (dict(name='ok', node='pve7'), "node: node 'pve7' is not in the cluster"),

@@ -147,8 +147,8 @@ def _schema_formats():
                 return found
     qemu = find(tree, '/nodes/{node}/qemu/{vmid}/config')['info']['POST']['parameters']['properties']
     lxc = find(tree, '/nodes/{node}/lxc/{vmid}/config')['info']['PUT']['parameters']['properties']
-    return {'qemu-net': [qemu['net[n]']], 'qemu-drive': [qemu[k] for k in ('scsi[n]', 'virtio[n]', 'sata[n]',
-                                                                            'ide[n]', 'efidisk0')],
+    drives = ('scsi[n]', 'virtio[n]', 'sata[n]', 'ide[n]', 'efidisk0')
+    return {'qemu-net': [qemu['net[n]']], 'qemu-drive': [qemu[k] for k in drives],
             'agent': [qemu['agent']], 'memory': [qemu['memory']], 'vga': [qemu['vga']],
             'lxc-net': [lxc['net[n]']], 'lxc-mount': [lxc['rootfs'], lxc['mp[n]']], 'lxc-features': [lxc['features']]}
 
