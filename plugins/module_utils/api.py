@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import random
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,9 +47,12 @@ CONNECTION_SPEC = dict(
     timeout=dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['PROXMOX_TIMEOUT'])),
 )
 
-# PVE answers these (HTTP 500) when a config lock or a cluster filesystem write timed out:
-# nothing was changed, so the same request may be sent again.
-RETRYABLE_MESSAGES = ("can't lock file", 'got timeout', 'cfs-lock')
+# PVE answers these (HTTP 500) when a lock or the cluster filesystem timed out. A read may always be
+# repeated; a write only when the guest's config lock was never taken, so nothing was done.
+RETRYABLE_READ = ("can't lock file", 'got timeout', 'cfs-lock')
+RETRYABLE_WRITE = ("can't lock file",)
+# A create is never repeated blind: the caller re-reads the cluster first (another run may have made it).
+CREATE_PATH = re.compile(r'^/?nodes/[^/]+/(qemu|lxc)/?$')
 RETRY_ATTEMPTS = 5
 RETRY_BASE_DELAY = 0.2
 RETRY_MAX_DELAY = 3.0
@@ -101,6 +106,7 @@ class PveClient:
         self.url = 'https://{0}:{1}'.format(host, port)
         self.timeout = timeout
         self.request_count = 0
+        self._count_lock = threading.Lock()  # get_many sends from several threads
         verify = (ca_path or True) if validate_certs else False
         auth = self._auth(user, password, token_id, token_secret)
         try:
@@ -144,7 +150,8 @@ class PveClient:
         return PveError('request to {0} failed: {1}'.format(self.url, exc))
 
     def _send(self, method, path, params):
-        self.request_count += 1
+        with self._count_lock:
+            self.request_count += 1
         url = '{0}/{1}'.format(self._base, path.lstrip('/'))
         params = dict((k, v) for k, v in params.items() if v is not None)
         if method in ('GET', 'DELETE'):
@@ -171,8 +178,7 @@ class PveClient:
             try:
                 return self._send(method, path, params)
             except PveError as exc:
-                retry = exc.status == 500 and any(m in exc.message for m in RETRYABLE_MESSAGES)
-                if not retry or attempt + 1 >= RETRY_ATTEMPTS:
+                if not self._may_retry(method, path, exc) or attempt + 1 >= RETRY_ATTEMPTS:
                     raise
             except requests.exceptions.ConnectionError as exc:
                 # A reset read is safe to repeat; a write may have been done, so the caller re-reads.
@@ -182,6 +188,14 @@ class PveClient:
                 raise self._transport_error(exc)
             time.sleep(_backoff(attempt))
             attempt += 1
+
+    @staticmethod
+    def _may_retry(method, path, exc):
+        if exc.status != 500:
+            return False
+        if method == 'GET':
+            return any(m in exc.message for m in RETRYABLE_READ)
+        return not CREATE_PATH.match(path) and any(m in exc.message for m in RETRYABLE_WRITE)
 
     def get(self, path, **params):
         return self.request('GET', path, **params)
