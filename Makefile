@@ -52,7 +52,7 @@ unit: venv
 	$(PY) -m pytest tests/unit -q
 
 integration: venv
-	$(PY) -m pytest tests/integration -q
+	$(PY) -m pytest tests/integration -q -n 2 --dist loadfile
 
 sanity: venv
 	tests/bin/sanity $(VENV) $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
