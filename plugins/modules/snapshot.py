@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pve.fleet developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: snapshot
+short_description: Take, remove, roll back and prune snapshots of Proxmox VE guests
+version_added: 0.1.0
+description:
+  - Manages the snapshots of one VM or container, chosen by O(vmid) or O(name) anywhere in the cluster.
+  - Idempotent by snapshot name; with O(retention), keeps the newest snapshots whose names start with
+    O(prefix) and removes the older ones.
+  - Every PVE task the module starts is waited for, up to O(timeout) seconds each.
+extends_documentation_fragment:
+  - pve.fleet.pve
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is written; the result says which snapshots would be taken, removed or rolled back to.
+  diff_mode:
+    support: full
+    description: Shows the guest's snapshot names before and after.
+options:
+  vmid:
+    description:
+      - The id of the guest.
+      - One of O(vmid) or O(name) is required; with both, they must name the same guest.
+    type: int
+  name:
+    description: The name of the guest (a container's hostname); it must be unique in the cluster.
+    type: str
+  snapname:
+    description:
+      - The snapshot's name, a letter and then letters, digits or V(_) (two characters at least), as PVE requires.
+      - Required with O(state=absent) and O(state=rollback).
+      - With O(state=present) and neither O(snapname) nor O(retention), the module changes nothing and only
+        returns the snapshots.
+    type: str
+  state:
+    description:
+      - V(present) takes the snapshot unless one of that name exists (and updates its O(description)).
+      - V(absent) removes it if it exists.
+      - V(rollback) rolls the guest back to it; the guest stops unless the snapshot holds the RAM state
+        or O(start=true). A rollback is an action and always reports a change.
+    type: str
+    choices: [present, absent, rollback]
+    default: present
+  description:
+    description: The snapshot's description. On an existing snapshot, a different description is updated.
+    type: str
+  vmstate:
+    description:
+      - Save the RAM of a running VM with the snapshot, so a rollback resumes it. VMs only.
+      - Only used when the snapshot is taken.
+    type: bool
+    default: false
+  retention:
+    description:
+      - With O(state=present), keep this many of the newest snapshots whose names start with O(prefix)
+        and remove the older ones (oldest by the time they were taken). The snapshot O(snapname) counts
+        as the newest.
+      - Requires O(prefix).
+    type: int
+  prefix:
+    description: The name prefix of the snapshots O(retention) counts, for example V(daily_).
+    type: str
+  start:
+    description: With O(state=rollback), start the guest after the rollback.
+    type: bool
+    default: false
+seealso:
+  - module: pve.fleet.backup
+author:
+  - pve.fleet developers (@pve-fleet)
+'''
+
+EXAMPLES = r'''
+- name: Snapshot web1 before the upgrade
+  pve.fleet.snapshot:
+    name: web1
+    snapname: before_upgrade
+    description: before the PHP 8.4 upgrade
+
+- name: A daily snapshot with its RAM, keeping the newest seven
+  pve.fleet.snapshot:
+    vmid: 100
+    snapname: "daily_{{ now(utc=true, fmt='%Y%m%d') }}"
+    vmstate: true
+    prefix: daily_
+    retention: 7
+
+- name: Roll back and start again
+  pve.fleet.snapshot:
+    name: web1
+    snapname: before_upgrade
+    state: rollback
+    start: true
+
+- name: Remove the snapshot
+  pve.fleet.snapshot:
+    name: web1
+    snapname: before_upgrade
+    state: absent
+
+- name: List the snapshots
+  pve.fleet.snapshot:
+    vmid: 100
+  register: snaps
+'''
+
+RETURN = r'''
+vmid:
+  description: The guest's id.
+  returned: always
+  type: int
+  sample: 100
+node:
+  description: The node the guest is on.
+  returned: always
+  type: str
+  sample: pve1
+type:
+  description: V(qemu) for a VM, V(lxc) for a container.
+  returned: always
+  type: str
+  sample: qemu
+snapname:
+  description: The snapshot named by O(snapname).
+  returned: when O(snapname) is set
+  type: str
+  sample: before_upgrade
+created:
+  description: Names of the snapshots taken (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [daily_20261125]
+removed:
+  description: Names of the snapshots removed (or that would be), by O(state=absent) or O(retention).
+  returned: always
+  type: list
+  elements: str
+  sample: [daily_20261117]
+rolled_back:
+  description: The snapshot the guest was rolled back to (or would be).
+  returned: when O(state=rollback)
+  type: str
+  sample: before_upgrade
+current:
+  description: The snapshot the guest's current state derives from, if any (after the change).
+  returned: always
+  type: str
+  sample: before_upgrade
+snapshots:
+  description:
+    - The guest's snapshots after the change, oldest first. In check mode, what they would be
+      (a snapshot still to be taken has no RV(snapshots[].snaptime)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The snapshot's name.
+      type: str
+      sample: before_upgrade
+    description:
+      description: Its description.
+      type: str
+      sample: before the PHP 8.4 upgrade
+    snaptime:
+      description: When it was taken, in seconds since the epoch.
+      type: int
+      sample: 1764028800
+    vmstate:
+      description: Whether it holds the VM's RAM.
+      type: bool
+    parent:
+      description: The snapshot it was taken on top of, if any.
+      type: str
+upids:
+  description: The PVE tasks the module ran (create, delete and rollback), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ['UPID:pve1:00001234:00005678:6745A000:qmsnapshot:100:root@pam:']
+'''
+
+from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
+from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
+from ansible_collections.pve.fleet.plugins.module_utils.selection import select_guest
+from ansible_collections.pve.fleet.plugins.module_utils.snapshots import apply, plan, predict, read_snapshots
+
+
+def manage(module, client):
+    params = module.params
+    guest = select_guest(ClusterView.read(client), params['vmid'], params['name'])
+    snaps, current = read_snapshots(client, guest)
+    steps = plan(guest, snaps, params)
+    before = [s['name'] for s in snaps]
+    before_current = current
+    upids = []
+    if module.check_mode:
+        after_snaps = predict(snaps, steps, params)
+        if any(step[0] in ('create', 'rollback') for step in steps):
+            current = params['snapname']
+    else:
+        upids = apply(client, guest, steps, params, params['timeout'])
+        after_snaps, current = read_snapshots(client, guest) if steps else (snaps, current)
+    result = dict(
+        changed=bool(steps), vmid=guest['vmid'], node=guest['node'], type=guest['type'],
+        created=[n for a, n in steps if a == 'create'], removed=[n for a, n in steps if a == 'delete'],
+        current=current, snapshots=after_snaps, upids=upids,
+    )
+    if params['snapname'] is not None:
+        result['snapname'] = params['snapname']
+    if params['state'] == 'rollback':
+        result['rolled_back'] = params['snapname']
+    if module._diff and steps:
+        result['diff'] = dict(before=dict(snapshots=before), after=dict(snapshots=[s['name'] for s in after_snaps]))
+        if params['state'] == 'rollback':
+            result['diff']['before']['current'] = before_current
+            result['diff']['after']['current'] = params['snapname']
+    return result
+
+
+def main():
+    module = pve_module(
+        dict(
+            vmid=dict(type='int'),
+            name=dict(type='str'),
+            snapname=dict(type='str'),
+            state=dict(type='str', default='present', choices=['present', 'absent', 'rollback']),
+            description=dict(type='str'),
+            vmstate=dict(type='bool', default=False),
+            retention=dict(type='int'),
+            prefix=dict(type='str'),
+            start=dict(type='bool', default=False),
+        ),
+        required_one_of=[('vmid', 'name')],
+        required_if=[
+            ('state', 'absent', ['snapname']),
+            ('state', 'rollback', ['snapname']),
+        ],
+        required_by={'retention': 'prefix'},
+    )
+    run_module(module, manage)
+
+
+if __name__ == '__main__':
+    main()
