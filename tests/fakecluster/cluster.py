@@ -5,6 +5,18 @@ import secrets
 from aiohttp import web
 from fakepve import FakePve
 
+from .backup import Backup
+from .detach import DetachToUnused
+from .disks import Disks
+from .faults import Faults
+from .load import NodeLoad
+from .migration import Migration
+from .restore import Restore
+from .storage_defs import StorageDefinitions
+from .tasks import TaskRunner
+from .templates import Templates
+from .volumes import Volumes
+
 GIB = 1024 ** 3
 CLUSTER_NODES = ('pve1', 'pve2', 'pve3')
 TOKEN_ID = 'root@pam!fleet'
@@ -24,8 +36,10 @@ def _storages():
     }
 
 
-class FakeCluster(FakePve):
-    """A FakePve that records (method, path, status) of every request in ``request_log``."""
+class FakeCluster(Faults, Migration, Backup, Restore, DetachToUnused, Disks, Templates,
+                  StorageDefinitions, NodeLoad, Volumes, TaskRunner, FakePve):
+    """A FakePve that behaves like a PVE 9 cluster (see docs/fake-cluster.md) and records
+    (method, path, status) of every request in ``request_log``."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

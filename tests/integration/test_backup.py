@@ -182,9 +182,6 @@ def test_restore_latest_by_vmid_of_a_destroyed_container(ansible, guests, served
     assert restored['upids'] == [restored['upid']] and restored['name'] is None
 
 
-@pytest.mark.xfail(reason='fakecluster gap: tests/fakecluster/restore.py leaves a restored VM locked (create) '
-                          'after a successful qemu restore (vm.lock is only cleared on failure), so the rename '
-                          'PUT is refused; PVE itself clears the lock', strict=False)
 def test_restored_vm_renamed_then_started(ansible, guests, served):
     made = ansible.run(task('backup', vmid=100, storage='shared'), env=served.env).assert_ok()
     archive = made.task('backup')['archives'][0]['volid']
