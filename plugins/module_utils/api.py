@@ -171,14 +171,15 @@ class PveClient:
         raise PveError(message, status=resp.status_code, errors=(body or {}).get('errors'), method=method,
                        path='/' + path.lstrip('/'))
 
-    def request(self, method, path, **params):
+    # The API path is `api_path`, so that PVE's own parameter named `path` (a storage's) can be sent.
+    def request(self, method, api_path, **params):
         """Send one request; retries only where a repeat cannot do harm."""
         attempt = 0
         while True:
             try:
-                return self._send(method, path, params)
+                return self._send(method, api_path, params)
             except PveError as exc:
-                if not self._may_retry(method, path, exc) or attempt + 1 >= RETRY_ATTEMPTS:
+                if not self._may_retry(method, api_path, exc) or attempt + 1 >= RETRY_ATTEMPTS:
                     raise
             except requests.exceptions.ConnectionError as exc:
                 # A reset read is safe to repeat; a write may have been done, so the caller re-reads.
@@ -197,8 +198,8 @@ class PveClient:
             return any(m in exc.message for m in RETRYABLE_READ)
         return not CREATE_PATH.match(path) and any(m in exc.message for m in RETRYABLE_WRITE)
 
-    def get(self, path, **params):
-        return self.request('GET', path, **params)
+    def get(self, api_path, **params):
+        return self.request('GET', api_path, **params)
 
     def get_many(self, paths, workers=8):
         """GET several paths, ``workers`` at a time; the answers in the order of ``paths``."""
@@ -207,14 +208,14 @@ class PveClient:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self.get, paths))
 
-    def post(self, path, **params):
-        return self.request('POST', path, **params)
+    def post(self, api_path, **params):
+        return self.request('POST', api_path, **params)
 
-    def put(self, path, **params):
-        return self.request('PUT', path, **params)
+    def put(self, api_path, **params):
+        return self.request('PUT', api_path, **params)
 
-    def delete(self, path, **params):
-        return self.request('DELETE', path, **params)
+    def delete(self, api_path, **params):
+        return self.request('DELETE', api_path, **params)
 
 
 def client_from_params(params):

@@ -132,7 +132,7 @@ class GuestEngine:
         self.timeout = timeout
         self.check_mode = check_mode
         self._bridges = {}
-        # Hooks of a guest type: prepare_create(spec, node, wait) before a create, check_existing(spec, config).
+        # Hooks of a guest type: prepare_create(spec, node, record_task) before a create, check_existing(spec, config).
         self.prepare_create = None
         self.check_existing = None
 
@@ -353,7 +353,7 @@ class GuestEngine:
         node = spec.node or self.default_node()
         self.cluster.require_node(node)
         if self.prepare_create:
-            self.prepare_create(spec, node, lambda upid: self._wait(upid, result))
+            self.prepare_create(spec, node, result['tasks'].append)
         self.check_devices(spec, node, list(spec.config))
         params = dict((key, self.wire(key, value, None)) for key, value in spec.config.items())
         params.update(spec.create_only)

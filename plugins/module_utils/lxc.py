@@ -15,6 +15,7 @@ from ansible_collections.pve.fleet.plugins.module_utils import propstr
 from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.devices import DiskValue, PropValue, check_mac, is_absent
 from ansible_collections.pve.fleet.plugins.module_utils.guest import Profile, Spec, check_dns_name, check_vmid
+from ansible_collections.pve.fleet.plugins.module_utils.templates import ensure_appliance
 
 LXC = Profile('lxc', 'container', 'hostname', async_config=False, disk_content='rootdir',
               secret_keys=('password',), text_keys=('description',), bool_keys=('onboot', 'protection', 'console'))
@@ -161,22 +162,14 @@ def check_unprivileged(params, current):
                                                                         'privileged'))
 
 
-def resolve_ostemplate(client, node, storage, name, check_mode, wait):
-    """A volid as it is; a catalogue name (debian-12-standard) is looked up and fetched into storage if missing."""
+def resolve_ostemplate(client, node, storage, name, check_mode, timeout, record_task):
+    """A volid as it is; a catalogue name (debian-12-standard) is the newest such appliance, fetched if missing."""
     if name is None:
         raise PveError('ostemplate: a new container needs its OS template (a volid, or a catalogue name such as '
                        'debian-12-standard)')
     if ':' in name:
         return name
-    catalogue = client.get('nodes/{0}/aplinfo'.format(node)) or []
-    found = sorted((e for e in catalogue if str(e.get('template', '')).startswith(name + '_')),
-                   key=lambda e: e.get('template'))
-    if not found:
-        raise PveError('ostemplate: {0!r} is not in the appliance catalogue of {1} (and not a volid like '
-                       'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst)'.format(name, node))
-    template = found[-1]['template']
-    volid = '{0}:vztmpl/{1}'.format(storage, template)
-    content = client.get('nodes/{0}/storage/{1}/content'.format(node, storage), content='vztmpl') or []
-    if not any(item.get('volid') == volid for item in content) and not check_mode:
-        wait(client.post('nodes/{0}/aplinfo'.format(node), storage=storage, template=template))
+    volid, _fetched, upid = ensure_appliance(client, node, storage, name, timeout, check_mode, option='ostemplate')
+    if upid:
+        record_task(upid)
     return volid

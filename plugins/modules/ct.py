@@ -293,9 +293,10 @@ def main():
     def converge(module, client):
         engine = GuestEngine(client, ClusterView.read(client), LXC, params['timeout'], module.check_mode)
 
-        def prepare_create(spec, node, wait):
+        def prepare_create(spec, node, record_task):
             spec.create_only['ostemplate'] = resolve_ostemplate(
-                client, node, params['template_storage'], spec.create_only.get('ostemplate'), module.check_mode, wait)
+                client, node, params['template_storage'], spec.create_only.get('ostemplate'), module.check_mode,
+                params['timeout'], record_task)
             if 'rootfs' not in spec.config:
                 spec.config['rootfs'] = default_rootfs(engine.cluster, node)
         engine.prepare_create = prepare_create
