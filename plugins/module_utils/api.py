@@ -17,7 +17,6 @@ import random
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
@@ -205,6 +204,7 @@ class PveClient:
         """GET several paths, ``workers`` at a time; the answers in the order of ``paths``."""
         if len(paths) <= 1:
             return [self.get(p) for p in paths]
+        from concurrent.futures import ThreadPoolExecutor  # only here: module start-up pays for it otherwise
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self.get, paths))
 
