@@ -58,7 +58,7 @@ sanity: venv
 	tests/bin/sanity $(VENV) $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 lint: venv
-	$(VENV)/bin/ansible-lint --offline
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-lint --offline
 	$(VENV)/bin/antsibull-changelog lint
 
 compat: compat-venv

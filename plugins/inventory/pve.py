@@ -131,7 +131,7 @@ author:
 EXAMPLES = r'''
 # fleet.pve.yml: every guest, token auth from the environment (PROXMOX_HOST, PROXMOX_TOKEN_ID, ...)
 plugin: pve.fleet.pve
-
+---
 # prod.pve.yml: running production guests with their addresses, cached for ten minutes
 plugin: pve.fleet.pve
 api_host: pve1.example.com

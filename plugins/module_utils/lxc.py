@@ -157,9 +157,9 @@ def check_unprivileged(params, current):
     want = '1' if params['unprivileged'] else '0'
     have = '1' if propstr.to_bool(current.get('unprivileged', '0')) else '0'
     if want is not None and want != have:
+        made = 'unprivileged' if have == '1' else 'privileged'
         raise PveError('unprivileged: the container was created {0}; this cannot be changed later (back it up and '
-                       'restore it as a new container instead)'.format('unprivileged' if have == '1' else
-                                                                        'privileged'))
+                       'restore it as a new container instead)'.format(made))
 
 
 def resolve_ostemplate(client, node, storage, name, check_mode, timeout, record_task):

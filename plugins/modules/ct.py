@@ -117,6 +117,9 @@ options:
         or a raw PVE string (V(name=eth0,bridge=vmbr0,ip=dhcp)). Without V(hwaddr) any MAC matches.
       - V(absent) removes the NIC.
     type: dict
+  description:
+    description: Notes shown in the PVE web UI.
+    type: str
   memory:
     description: Memory in MiB.
     type: int

@@ -31,7 +31,7 @@ def parse_keep(text):
     """The prune-backups property string as {option: int}; PVE's 400 for an unknown option."""
     keep = {}
     for item in split_list(text):
-        key, _, value = item.partition('=')
+        key, _sep, value = item.partition('=')
         if key not in KEEP_OPTIONS or not value.isdigit():
             raise param_error(**{'prune-backups': "invalid format - unknown or malformed option '{0}'".format(item)})
         keep[key] = int(value)

@@ -13,7 +13,7 @@ def api(served, auth='token'):
     where = dict(port=int(env['PROXMOX_PORT']), verify_ssl=served.ca_path, timeout=10)
     if auth == 'password':
         return ProxmoxAPI(env['PROXMOX_HOST'], user=env['PROXMOX_USER'], password=env['PROXMOX_PASSWORD'], **where)
-    user, _, token = env['PROXMOX_TOKEN_ID'].partition('!')
+    user, _sep, token = env['PROXMOX_TOKEN_ID'].partition('!')
     return ProxmoxAPI(env['PROXMOX_HOST'], user=user, token_name=token, token_value=env['PROXMOX_TOKEN_SECRET'],
                       **where)
 

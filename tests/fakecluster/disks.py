@@ -205,4 +205,3 @@ class Disks(object):
         if not found:
             raise TaskError("can't find file '{0}'".format(volid))
         return True
-

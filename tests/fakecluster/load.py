@@ -23,7 +23,7 @@ IDLE_GUEST_CPU = 0.02
 
 def _memory_mib(config):
     """The memory option in MiB (PVE 9 also writes it as current=<MiB>)."""
-    return int(str(config.get('memory', 512)).split('=')[-1])
+    return int(str(config.get('memory', 512)).rsplit('=', 1)[-1])
 
 
 class NodeLoad(object):

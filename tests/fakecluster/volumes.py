@@ -24,7 +24,7 @@ def storage_map(text):
         if item == '1':
             out['identity'] = True
         elif ':' in item:
-            source, _, target = item.partition(':')
+            source, _sep, target = item.partition(':')
             out['entries'][source] = target
         else:
             out['default'] = item

@@ -57,8 +57,8 @@ def test_vzdump_writes_a_qemu_archive_with_pve_name(pve, vm):
     assert task.ok, task
     [backup] = backups(pve)
     assert re.fullmatch('shared:backup/' + ARCHIVE_NAME.format('qemu', 100, 'vma.zst'), backup['volid'])
-    assert (backup['subtype'], backup['vmid'], backup['format'], backup['content']) == ('qemu', 100, 'vma.zst',
-                                                                                           'backup')
+    expected = ('qemu', 100, 'vma.zst', 'backup')
+    assert (backup['subtype'], backup['vmid'], backup['format'], backup['content']) == expected
     assert backup['size'] > 0 and backup['ctime'] > 0
     assert 'INFO: Starting Backup of VM 100 (qemu)' in task.log
     assert 'INFO: Backup job finished successfully' in task.log
@@ -159,7 +159,7 @@ def test_vzdump_refusals(pve, vm, options, message):
 # ------------------------------------------------------------------------- prune
 
 def test_prune_backups_keep_last(pve, vm, cluster, served):
-    for _ in range(3):
+    for _round in range(3):
         assert vzdump(pve, vmid=100, storage='shared').ok
         later(cluster, served)
     first = sorted(b['volid'] for b in backups(pve))[0]
@@ -188,14 +188,14 @@ def test_prune_keep_daily_keeps_the_newest_of_each_day_and_the_protected(pve, vm
 
 def test_storage_prune_backups_option_applies(pve, vm, cluster, served):
     pve.storage('shared').put(**{'prune-backups': 'keep-last=1'})
-    for _ in range(2):
+    for _round in range(2):
         assert vzdump(pve, vmid=100, storage='shared').ok
         later(cluster, served)
     assert len(backups(pve)) == 1
 
 
 def test_prunebackups_endpoints(pve, vm, cluster, served):
-    for _ in range(3):
+    for _round in range(3):
         assert vzdump(pve, vmid=100, storage='shared').ok
         later(cluster, served)
     store = pve.nodes('pve1').storage('shared')

@@ -55,7 +55,7 @@ def test_resize_refusals(pve, vm, cluster, served):
 
 
 def test_container_resize_follows_in_storage_content(pve, cluster, served):
-    served.run(cluster.store_file, 'local', TEMPLATE.split('/')[-1], 1024 ** 2, 'vztmpl')
+    served.run(cluster.store_file, 'local', TEMPLATE.rsplit('/', 1)[-1], 1024 ** 2, 'vztmpl')
     assert run(pve, pve.nodes('pve1').lxc.post(vmid=200, ostemplate=TEMPLATE, rootfs='local-lvm:4')).ok
     ct = pve.nodes('pve1').lxc(200)
     assert run(pve, ct.resize.put(disk='rootfs', size='+1G')).ok
@@ -106,7 +106,7 @@ def test_container_template_must_be_in_the_storage_content(pve):
 
 
 def test_container_template_on_node_local_storage_is_only_on_its_node(pve):
-    task = run(pve, pve.nodes('pve1').aplinfo.post(storage='local', template=TEMPLATE.split('/')[-1]))
+    task = run(pve, pve.nodes('pve1').aplinfo.post(storage='local', template=TEMPLATE.rsplit('/', 1)[-1]))
     assert task.ok, task
     assert run(pve, pve.nodes('pve1').lxc.post(vmid=200, ostemplate=TEMPLATE, rootfs='local-lvm:4')).ok
     task = run(pve, pve.nodes('pve2').lxc.post(vmid=201, ostemplate=TEMPLATE, rootfs='local-lvm:4'))
@@ -114,7 +114,7 @@ def test_container_template_on_node_local_storage_is_only_on_its_node(pve):
 
 
 def test_container_move_volume(pve, cluster, served):
-    served.run(cluster.store_file, 'local', TEMPLATE.split('/')[-1], 1024 ** 2, 'vztmpl')
+    served.run(cluster.store_file, 'local', TEMPLATE.rsplit('/', 1)[-1], 1024 ** 2, 'vztmpl')
     assert run(pve, pve.nodes('pve1').lxc.post(vmid=200, ostemplate=TEMPLATE, rootfs='local-lvm:4')).ok
     ct = pve.nodes('pve1').lxc(200)
     assert run(pve, ct.move_volume.post(volume='rootfs', storage='shared')).ok

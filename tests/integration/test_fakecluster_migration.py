@@ -97,7 +97,7 @@ def test_vm_is_locked_migrate_while_the_task_runs(pve, cluster, served):
     assert vm.config.get()['lock'] == 'migrate'
     with pytest.raises(ResourceException, match='VM is locked \\(migrate\\)'):
         vm.config.put(description='changed meanwhile')
-    for _ in range(100):
+    for _round in range(100):
         if pve.nodes('pve1').tasks(upid).status.get()['status'] == 'stopped':
             break
         time.sleep(0.02)

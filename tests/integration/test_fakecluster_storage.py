@@ -131,8 +131,8 @@ def test_download_url_serves_what_the_test_put_there(pve, cluster, served):
     ({'filename': 'debian.tar.zst'}, 'wrong file extension'),
     ({'storage': 'local-lvm'}, "can't upload to storage type 'lvmthin', not a file based storage!"),
     ({'content': 'vztmpl', 'filename': 'x.iso'}, 'wrong file extension'),
-    ({'storage': 'shared', 'content': 'import', 'filename': 'x.qcow2'}, "storage 'shared' is not configured for "
-                                                                       "content-type 'import'"),
+    ({'storage': 'shared', 'content': 'import', 'filename': 'x.qcow2'},
+     "storage 'shared' is not configured for content-type 'import'"),
 ])
 def test_download_url_refusals(pve, options, message):
     with pytest.raises(ResourceException, match=message):
