@@ -69,6 +69,55 @@ class Spec:
         self.create_only = create_only or {}
 
 
+# The options vm and ct share; each adds its own (module_utils/qemu.py, lxc.py).
+GUEST_ARGUMENT_SPEC = dict(
+    vmid=dict(type='int'),
+    node=dict(type='str'),
+    state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped', 'restarted',
+                                                       'template']),
+    pool=dict(type='str'),
+    tags=dict(type='list', elements='str'),
+    nets=dict(type='dict'),
+    config=dict(type='dict'),
+    clone=dict(type='str'),
+    full=dict(type='bool', default=True),
+    target_storage=dict(type='str'),
+    force=dict(type='bool', default=False),
+    purge=dict(type='bool', default=False),
+    restart_for_pending=dict(type='bool', default=False),
+)
+
+
+def pve_value(value):
+    """A module value as PVE spells it: booleans are 1 and 0."""
+    return ('1' if value else '0') if isinstance(value, bool) else value
+
+
+def plain_settings(params, settings):
+    """The config keys of the options that map one to one (``{option: (key, spec)}``) and were given."""
+    config = dict((key, pve_value(params[option])) for option, (key, _spec) in settings.items()
+                  if params[option] is not None)
+    if params['tags'] is not None:
+        config['tags'] = params['tags']
+    return config
+
+
+def add_raw_config(config, raw):
+    """The ``config:`` escape hatch: any other key, once."""
+    for key, value in (raw or {}).items():
+        if key in config:
+            raise PveError('config: {0!r} is also set by its own option; set it once'.format(key))
+        config[key] = pve_value(value)
+
+
+def spec_from(params, name, config, remove, create_only):
+    """The engine's Spec from the shared options and what the guest type built."""
+    return Spec(vmid=params['vmid'], name=name, node=params['node'], state=params['state'], config=config,
+                remove=remove, purge=params['purge'], force=params['force'], clone=params['clone'],
+                full=params['full'], target_storage=params['target_storage'],
+                restart_for_pending=params['restart_for_pending'], pool=params['pool'], create_only=create_only)
+
+
 class Change:
     """One line of the plan: a key set, removed or grown, or an action on the guest."""
 

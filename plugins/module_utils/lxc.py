@@ -14,7 +14,8 @@ import re
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
 from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.devices import DiskValue, PropValue, check_mac, is_absent
-from ansible_collections.pve.fleet.plugins.module_utils.guest import Profile, Spec, check_dns_name, check_vmid
+from ansible_collections.pve.fleet.plugins.module_utils.guest import (
+    GUEST_ARGUMENT_SPEC, Profile, add_raw_config, check_dns_name, check_vmid, plain_settings, spec_from)
 from ansible_collections.pve.fleet.plugins.module_utils.templates import ensure_appliance
 
 LXC = Profile('lxc', 'container', 'hostname', async_config=False, disk_content='rootdir',
@@ -41,13 +42,8 @@ MOUNT_SLOT = re.compile(r'^mp\d+$')
 MOUNT_KEYS = {'path': 'mp', 'host_path': 'volume', 'read_only': 'ro'}
 
 ARGUMENT_SPEC = dict(
-    vmid=dict(type='int'),
+    GUEST_ARGUMENT_SPEC,
     hostname=dict(type='str', aliases=['name']),
-    node=dict(type='str'),
-    state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped', 'restarted',
-                                                       'template']),
-    pool=dict(type='str'),
-    tags=dict(type='list', elements='str'),
     ostemplate=dict(type='str'),
     template_storage=dict(type='str', default='local'),
     unprivileged=dict(type='bool'),
@@ -56,16 +52,8 @@ ARGUMENT_SPEC = dict(
         force_rw_sys=dict(type='bool'), mount=dict(type='list', elements='str'))),
     rootfs=dict(type='raw'),
     mounts=dict(type='dict'),
-    nets=dict(type='dict'),
     password=dict(type='str', no_log=True),
     ssh_public_keys=dict(type='list', elements='str', no_log=False),
-    config=dict(type='dict'),
-    clone=dict(type='str'),
-    full=dict(type='bool', default=True),
-    target_storage=dict(type='str'),
-    force=dict(type='bool', default=False),
-    purge=dict(type='bool', default=False),
-    restart_for_pending=dict(type='bool', default=False),
 )
 ARGUMENT_SPEC.update((option, spec) for option, (_key, spec) in SETTINGS.items())
 
@@ -86,15 +74,9 @@ def spec_from_params(params):
     """Validate the module's parameters (no request made) and build the engine's Spec."""
     check_vmid(params['vmid'])
     check_dns_name(params['hostname'], 'hostname')
-    config, remove, create_only = {}, [], {}
+    config, remove, create_only = plain_settings(params, SETTINGS), [], {}
     if params['hostname'] is not None:
         config['hostname'] = params['hostname']
-    for option, (key, _spec) in SETTINGS.items():
-        value = params[option]
-        if value is not None:
-            config[key] = ('1' if value else '0') if isinstance(value, bool) else value
-    if params['tags'] is not None:
-        config['tags'] = params['tags']
     if params['features'] is not None:
         features = dict((k, v) for k, v in params['features'].items() if v is not None)
         if 'mount' in features:
@@ -120,10 +102,7 @@ def spec_from_params(params):
         if 'name' not in nic.props:  # PVE needs the interface name; written first, as PVE writes it
             nic.props = dict([('name', 'eth' + slot[3:])] + list(nic.props.items()))
         config[slot] = nic
-    for key, value in (params['config'] or {}).items():
-        if key in config:
-            raise PveError('config: {0!r} is also set by its own option; set it once'.format(key))
-        config[key] = ('1' if value else '0') if isinstance(value, bool) else value
+    add_raw_config(config, params['config'])
     # What PVE takes only when the container is made (and never shows again, or cannot change).
     if params['password'] is not None:
         create_only['password'] = params['password']
@@ -134,10 +113,7 @@ def spec_from_params(params):
         create_only['unprivileged'] = '0' if params['unprivileged'] is False else '1'
         if params['ostemplate'] is not None:
             create_only['ostemplate'] = params['ostemplate']
-    return Spec(vmid=params['vmid'], name=params['hostname'], node=params['node'], state=params['state'],
-                config=config, remove=remove, purge=params['purge'], force=params['force'], clone=params['clone'],
-                full=params['full'], target_storage=params['target_storage'],
-                restart_for_pending=params['restart_for_pending'], pool=params['pool'], create_only=create_only)
+    return spec_from(params, params['hostname'], config, remove, create_only)
 
 
 def default_rootfs(cluster, node):

@@ -15,7 +15,8 @@ from ansible_collections.pve.fleet.plugins.module_utils import propstr
 from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.devices import (
     DiskValue, NicValue, PropValue, cdrom_value, check_mac, is_absent)
-from ansible_collections.pve.fleet.plugins.module_utils.guest import Profile, Spec, check_dns_name, check_vmid
+from ansible_collections.pve.fleet.plugins.module_utils.guest import (
+    GUEST_ARGUMENT_SPEC, Profile, add_raw_config, check_dns_name, check_vmid, plain_settings, spec_from)
 
 QEMU = Profile('qemu', 'VM', 'name', async_config=True, disk_content='images', secret_keys=('cipassword',),
                text_keys=('description',), bool_keys=('numa', 'onboot', 'protection'))
@@ -50,28 +51,15 @@ IPCONFIG_SLOT = re.compile(r'^ipconfig\d+$')
 CDROM_SLOTS = ('ide0', 'ide1', 'ide2', 'ide3', 'sata0', 'sata1', 'sata2', 'sata3', 'sata4', 'sata5')
 
 ARGUMENT_SPEC = dict(
-    vmid=dict(type='int'),
+    GUEST_ARGUMENT_SPEC,
     name=dict(type='str'),
-    node=dict(type='str'),
-    state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped', 'restarted',
-                                                       'template']),
-    pool=dict(type='str'),
-    tags=dict(type='list', elements='str'),
     disks=dict(type='dict'),
-    nets=dict(type='dict'),
     ipconfig=dict(type='dict'),
     cdrom=dict(type='str'),
     cdrom_slot=dict(type='str', default='ide2'),
     cipassword=dict(type='str', no_log=True),
     update_password=dict(type='str', default='on_create', choices=['always', 'on_create'], no_log=False),
     sshkeys=dict(type='list', elements='str', no_log=False),
-    config=dict(type='dict'),
-    clone=dict(type='str'),
-    full=dict(type='bool', default=True),
-    target_storage=dict(type='str'),
-    force=dict(type='bool', default=False),
-    purge=dict(type='bool', default=False),
-    restart_for_pending=dict(type='bool', default=False),
 )
 ARGUMENT_SPEC.update((option, spec) for option, (_key, spec) in SETTINGS.items())
 
@@ -89,18 +77,9 @@ def spec_from_params(params):
     check_dns_name(params['name'])
     if params['vmid'] is None and params['name'] is None:
         raise PveError('name or vmid is required to find the VM')
-    config, remove = {}, []
+    config, remove = plain_settings(params, SETTINGS), []
     if params['name'] is not None:
         config['name'] = params['name']
-    for option, (key, _spec) in SETTINGS.items():
-        value = params[option]
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = '1' if value else '0'
-        config[key] = value
-    if params['tags'] is not None:
-        config['tags'] = params['tags']
     for slot, value in _slots('disks', params['disks'], DISK_SLOT, 'disk (scsiN, virtioN, sataN, ideN, efidisk0, '
                                                                    'tpmstate0)'):
         if is_absent(value):
@@ -131,17 +110,11 @@ def spec_from_params(params):
         config[slot] = cdrom_value(slot, params['cdrom'], propstr.FORMATS['qemu-drive'], 'cdrom')
     if params['sshkeys'] is not None:
         config['sshkeys'] = '\n'.join(k.strip() for k in params['sshkeys']) + '\n'
-    for key, value in (params['config'] or {}).items():
-        if key in config:
-            raise PveError('config: {0!r} is also set by its own option; set it once'.format(key))
-        config[key] = ('1' if value else '0') if isinstance(value, bool) else value
+    add_raw_config(config, params['config'])
     if params['clone'] is not None and params['vmid'] is not None and str(params['clone']) == str(params['vmid']):
         raise PveError('clone: a VM cannot be cloned onto itself')
     # cloud-init's password comes back hashed, so it cannot be compared: set on create unless told always.
     create_only = {}
     if params['cipassword'] is not None:
         (config if params['update_password'] == 'always' else create_only)['cipassword'] = params['cipassword']
-    return Spec(vmid=params['vmid'], name=params['name'], node=params['node'], state=params['state'], config=config,
-                remove=remove, purge=params['purge'], force=params['force'], clone=params['clone'],
-                full=params['full'], target_storage=params['target_storage'],
-                restart_for_pending=params['restart_for_pending'], pool=params['pool'], create_only=create_only)
+    return spec_from(params, params['name'], config, remove, create_only)
