@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The role tests on a real Debian 12 VM (issue 8, GUIDE §5):
+#   1. host packages (QEMU, debootstrap) installed if missing
+#   2. the VM image, cached outside the repo and keyed on the hash of vm/build-image.sh
+#      and the packages role's defaults (their packages are pre-downloaded, not installed)
+#   3. the VM booted under TCG on a throwaway overlay, SSH on 127.0.0.1:<free port>
+#   4. molecule: converge, idempotence, verify (testinfra), side-effect (failure paths)
+#   5. the emergency playbook pve.fleet.shorewall_clear
+# The VM is always shut down on exit. Each step prints its time; any failure exits non-zero.
+#
+# Environment: VENV (default: <repo>/.venv), PVE_FLEET_CACHE (default: /var/cache/pve-fleet),
+# KEEP_VM=1 leaves the VM running for debugging (its run directory is printed).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+venv=${VENV:-$repo/.venv}
+cache=${PVE_FLEET_CACHE:-/var/cache/pve-fleet}
+export PATH="$venv/bin:$PATH"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1 NO_COLOR=1
+
+suite_start=$(date +%s)
+timings=()
+
+step() {
+    local name=$1 start rc=0
+    shift
+    echo "=== $name"
+    start=$(date +%s)
+    "$@" || rc=$?
+    local took=$(($(date +%s) - start))
+    timings+=("$(printf '%4ds  %s%s' "$took" "$name" "$([ "$rc" = 0 ] || echo '  FAILED')")")
+    echo "=== $name: ${took}s$([ "$rc" = 0 ] || echo " (FAILED, exit $rc)")"
+    return "$rc"
+}
+
+summary() {
+    echo "=== timings"
+    printf '%s\n' "${timings[@]}"
+    echo "$(printf '%4ds' $(($(date +%s) - suite_start)))  total"
+}
+
+host_packages() {
+    local missing=()
+    for pkg in qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]}"
+        # A third-party source that cannot be reached must not stop Debian's from updating.
+        apt-get update -qq || echo "apt-get update reported errors; trying the install anyway"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+    [ -x "$venv/bin/molecule" ] || { echo "no molecule in $venv (run make venv)" >&2; return 1; }
+}
+
+image() {
+    local key defaults=$repo/roles/packages/defaults/main.yml
+    # The image holds the packages role's downloads (not installs): key on both files.
+    key=$(cat "$here/vm/build-image.sh" "$defaults" | sha256sum | cut -c1-16)
+    image_dir=$cache/debian12-$key
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+    if [ -f "$image_dir/disk.img" ]; then
+        echo "cached image $image_dir"
+    else
+        # Images of older build scripts are of no further use.
+        find "$cache" -mindepth 1 -maxdepth 1 -name 'debian12-*' -exec rm -rf {} +
+        bash "$here/vm/build-image.sh" "$image_dir" "$defaults"
+    fi
+    flock -u 9
+}
+
+cleanup() {
+    local rc=$?
+    if [ -n "${run_dir:-}" ] && [ -f "$run_dir/qemu.pid" ]; then
+        if [ "${KEEP_VM:-0}" = 1 ]; then
+            echo "KEEP_VM=1: VM left running (pid $(cat "$run_dir/qemu.pid"), ssh -p $port -i $image_dir/id_ed25519 root@127.0.0.1)"
+            return
+        fi
+        if [ "$rc" != 0 ] && [ -f "$run_dir/console.log" ]; then
+            echo "=== VM console (last lines)"
+            tail -n 30 "$run_dir/console.log" || true
+        fi
+        local pid
+        pid=$(cat "$run_dir/qemu.pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    [ -n "${run_dir:-}" ] && [ "${KEEP_VM:-0}" != 1 ] && rm -rf "$run_dir"
+    summary
+    exit "$rc"
+}
+
+boot() {
+    bash "$here/vm/boot.sh" "$image_dir" "$run_dir" "$port"
+}
+
+molecule_step() {
+    (cd "$here" && molecule "$@" --scenario-name default)
+}
+
+clear_playbook() {
+    local ssh=(ssh -q -i "$PVE_FLEET_VM_KEY" -p "$port" -o BatchMode=yes
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1)
+    (cd "$here" && ansible-playbook -i "$run_dir/inventory.yml" pve.fleet.shorewall_clear)
+    # Cleared: no Shorewall chains, everything accepted, and SSH still answers.
+    "${ssh[@]}" 'iptables -S INPUT | head -n1; ! iptables -n -L shorewall >/dev/null 2>&1' | tee "$run_dir/clear.out"
+    grep -qx -- '-P INPUT ACCEPT' "$run_dir/clear.out"
+}
+
+trap cleanup EXIT
+
+step "host packages" host_packages
+step "VM image (cached or built)" image
+
+run_dir=$(mktemp -d /tmp/pve-fleet-roles.XXXXXX)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$run_dir/collections/ansible_collections/pve"
+ln -s "$repo" "$run_dir/collections/ansible_collections/pve/fleet"
+export PVE_FLEET_VM_PORT=$port
+export PVE_FLEET_VM_KEY=$image_dir/id_ed25519
+export PVE_FLEET_COLLECTIONS=$run_dir/collections
+export ANSIBLE_COLLECTIONS_PATH=$PVE_FLEET_COLLECTIONS
+cat >"$run_dir/inventory.yml" <<INV
+all:
+  hosts:
+    pve-fleet-test:
+      ansible_host: 127.0.0.1
+      ansible_port: $port
+      ansible_user: root
+      ansible_ssh_private_key_file: $PVE_FLEET_VM_KEY
+      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+      ansible_python_interpreter: /usr/bin/python3
+INV
+
+step "boot the VM" boot
+step "molecule converge" molecule_step converge
+step "molecule idempotence" molecule_step idempotence
+step "molecule verify (testinfra)" molecule_step verify
+step "molecule side-effect (failure paths and rollbacks)" molecule_step side-effect
+step "emergency playbook pve.fleet.shorewall_clear" clear_playbook
+echo "=== role tests passed"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Boot the test VM from a cached image (see build-image.sh) on a throwaway overlay.
+# usage: boot.sh IMAGE_DIR RUN_DIR SSH_PORT
+# Writes RUN_DIR/qemu.pid, RUN_DIR/console.log; waits until SSH answers.
+set -euo pipefail
+
+image=${1:?image dir}
+run=${2:?run dir}
+port=${3:?ssh port}
+mem=${VM_MEMORY:-2048}
+cpus=${VM_CPUS:-2}
+
+mkdir -p "$run"
+qemu-img create -q -f qcow2 -F raw -b "$image/disk.img" "$run/root.qcow2"
+qemu-img create -q -f qcow2 "$run/data.qcow2" 4G
+
+# TCG, not KVM (GUIDE §5). The user network forwards only loopback:PORT to the guest's
+# sshd; nothing else reaches in. cache=unsafe: the disks are thrown away afterwards.
+qemu-system-x86_64 \
+    -name pve-fleet-test -machine q35 -accel tcg,thread=multi -cpu max \
+    -smp "$cpus" -m "$mem" \
+    -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
+    -append 'root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet' \
+    -drive "file=$run/root.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
+    -drive "file=$run/data.qcow2,if=virtio,format=qcow2,cache=unsafe" \
+    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
+    -device virtio-net-pci,netdev=n0 \
+    -device virtio-rng-pci \
+    -display none -serial "file:$run/console.log" -monitor none \
+    -daemonize -pidfile "$run/qemu.pid"
+
+key=$image/id_ed25519
+for _ in $(seq 1 180); do
+    if ssh -q -i "$key" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 root@127.0.0.1 true 2>/dev/null; then
+        exit 0
+    fi
+    if ! kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null; then
+        echo "qemu exited; console:" >&2
+        tail -n 40 "$run/console.log" >&2
+        exit 1
+    fi
+    sleep 1
+done
+echo "VM did not answer on SSH in time; console:" >&2
+tail -n 40 "$run/console.log" >&2
+exit 1

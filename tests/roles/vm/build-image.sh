@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Build the Debian 12 test image for the role tests (GUIDE §5): debootstrap minbase plus
+# a kernel, ifupdown and SSH, packed into a raw ext4 image that QEMU boots directly
+# (-kernel/-initrd from the image). Output directory: $1 (created). Everything the VM
+# needs to be reached (SSH key pair) is generated here too.
+#
+# $2 (optional) is the packages role's defaults file: the packages listed there under
+# packages_base are *downloaded* (not installed) into the image's apt cache, together
+# with a package index from the same moment, so the role's apt install inside the slow
+# TCG guest only unpacks. The result depends only on this file and that one, so callers
+# cache it keyed on their hashes.
+set -euo pipefail
+
+out=${1:?usage: build-image.sh OUTDIR [PACKAGES_DEFAULTS_YML]}
+defaults=${2:-}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+suite=bookworm
+size=${IMAGE_SIZE:-6G}
+
+work=$(mktemp -d "${out%/}.build.XXXXXX")
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+root=$work/rootfs
+
+include=linux-image-amd64,systemd-sysv,openssh-server,python3,ifupdown,iproute2
+include+=,isc-dhcp-client,udev,kmod,procps,ca-certificates
+
+debootstrap --variant=minbase --include="$include" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+    tail -n 30 "$work/debootstrap.log" >&2
+    exit 1
+}
+
+# Keep TCG apt runs short: no initramfs rebuilds (lvm2 triggers one), no docs, man
+# pages or translations, no recommends unless asked for.
+sed -i 's/^update_initramfs=.*/update_initramfs=no/' "$root/etc/initramfs-tools/update-initramfs.conf"
+cat >"$root/etc/dpkg/dpkg.cfg.d/01-test-image" <<'CFG'
+path-exclude /usr/share/doc/*
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+CFG
+cat >"$root/etc/apt/apt.conf.d/01-test-image" <<'CFG'
+Acquire::Languages "none";
+APT::Install-Recommends "false";
+CFG
+cat >"$root/etc/apt/sources.list" <<SRC
+deb $mirror $suite main
+deb $mirror $suite-updates main
+deb http://deb.debian.org/debian-security $suite-security main
+SRC
+# dpkg's fsyncs buy nothing on a throwaway test disk.
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/02-unsafe-io"
+rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"* "$root/usr/share/doc/"* "$root/usr/share/man/"*
+
+if [ -n "$defaults" ]; then
+    # The list items under `packages_base:` up to the next key.
+    mapfile -t pkgs < <(sed -n '/^packages_base:/,/^[a-z]/{s/^  - \([a-z0-9.+-]*\)$/\1/p}' "$defaults")
+    [ ${#pkgs[@]} -gt 0 ] || { echo "no packages_base list in $defaults" >&2; exit 1; }
+    chroot "$root" apt-get update -qq >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; exit 1; }
+    chroot "$root" apt-get install -y -qq --download-only "${pkgs[@]}" >>"$work/apt.log" 2>&1 || {
+        cat "$work/apt.log" >&2
+        exit 1
+    }
+    # Marks the index as fresh for apt's cache_valid_time (the scenario accepts its age).
+    mkdir -p "$root/var/lib/apt/periodic"
+    touch "$root/var/lib/apt/periodic/update-success-stamp"
+fi
+
+echo debian12-test >"$root/etc/hostname"
+printf '127.0.0.1 localhost\n127.0.1.1 debian12-test\n' >"$root/etc/hosts"
+printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' >"$root/etc/fstab"
+cat >"$root/etc/network/interfaces" <<'NET'
+# Written by the test image build; the network role replaces it.
+source /etc/network/interfaces.d/*
+
+auto lo
+iface lo inet loopback
+
+auto eth0
+iface eth0 inet dhcp
+NET
+# Journald on the console is noise; keep the serial console for debugging.
+mkdir -p "$root/etc/systemd/journald.conf.d"
+printf '[Journal]\nStorage=volatile\n' >"$root/etc/systemd/journald.conf.d/test.conf"
+# Nothing waits for a network that ifupdown already brought up.
+chroot "$root" systemctl mask systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true
+
+ssh-keygen -q -t ed25519 -N '' -C pve-fleet-test -f "$work/id_ed25519"
+install -d -m 700 "$root/root/.ssh"
+install -m 600 "$work/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
+printf 'UseDNS no\n' >"$root/etc/ssh/sshd_config.d/test.conf"
+
+cp -L "$root/vmlinuz" "$work/vmlinuz"
+cp -L "$root/initrd.img" "$work/initrd.img"
+
+truncate -s "$size" "$work/disk.img"
+mkfs.ext4 -q -L root -d "$root" "$work/disk.img"
+rm -rf "$root"
+
+mkdir -p "$out"
+mv "$work/disk.img" "$work/vmlinuz" "$work/initrd.img" "$work/id_ed25519" "$work/id_ed25519.pub" "$out/"
+echo "image built in $out"
