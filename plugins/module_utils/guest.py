@@ -350,6 +350,9 @@ class GuestEngine:
             before = dict(config)
             if self.check_existing:
                 self.check_existing(spec, config)
+            if spec.node and spec.node != guest['node']:
+                result['warnings'] = ['{0} {1} is on {2}, not on {3}; it is not moved (pve.fleet.migrate moves '
+                                      'guests)'.format(self.profile.noun, guest['vmid'], guest['node'], spec.node)]
             self._update(spec, guest, config, pending, result)
         self._power(spec, guest, pending, result)
         if result['changed'] and not self.check_mode and guest.get('vmid') is not None:

@@ -46,7 +46,7 @@ options:
     description:
       - Node to create the VM on. Default is the online node with the most free memory; for a clone,
         the source's node.
-      - An existing VM is not moved; use M(pve.fleet.migrate).
+      - An existing VM is not moved (the run warns); use M(pve.fleet.migrate).
     type: str
   state:
     description:

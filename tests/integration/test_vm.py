@@ -217,6 +217,10 @@ def test_find_by_name_across_nodes(ansible, cluster):
     cluster.add_vm(170, 'far', node='pve3', config={'memory': '512'})
     result = ansible.run(vm_task(name='far', memory=768)).assert_ok()
     assert (result.task('vm')['vmid'], result.task('vm')['node']) == (170, 'pve3')
+    elsewhere = ansible.run(vm_task(name='far', node='pve1', memory=768)).assert_ok()
+    assert elsewhere.changed == [] and elsewhere.task('vm')['node'] == 'pve3'
+    assert elsewhere.task('vm')['warnings'] == ['VM 170 is on pve3, not on pve1; it is not moved '
+                                                '(pve.fleet.migrate moves guests)']
 
 
 def test_two_vms_with_one_name_fail_listing_both(ansible, cluster):
