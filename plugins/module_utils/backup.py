@@ -18,12 +18,11 @@ import time
 
 from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import split_tags
-from ansible_collections.pve.fleet.plugins.module_utils.propstr import PropFormat, format_props
+from ansible_collections.pve.fleet.plugins.module_utils.prune import format_prune, prune_from_option
 from ansible_collections.pve.fleet.plugins.module_utils.selection import describe
 from ansible_collections.pve.fleet.plugins.module_utils.tasks import PveTaskError, wait_for_task
 
 ARCHIVE_NAME = re.compile(r'(?:^|/)vzdump-(qemu|lxc|openvz)-(\d+)-(\d{4})_(\d\d)_(\d\d)-(\d\d)_(\d\d)_(\d\d)\.')
-PRUNE_KEYS = ('keep_all', 'keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly')
 COMPRESS = {'none': '0', 'lzo': 'lzo', 'gzip': 'gzip', 'zstd': 'zstd'}
 
 
@@ -162,15 +161,10 @@ def check_storage(cluster, storage, guests):
 
 def prune_string(prune):
     """The prune option as PVE's prune-backups property string (keep-last=3,keep-daily=7)."""
-    props = {}
-    for key in PRUNE_KEYS:
-        value = (prune or {}).get(key)
-        if value is None or value is False:
-            continue
-        props[key.replace('_', '-')] = 1 if value is True else value
-    if not props:
+    retention = prune_from_option(prune or {}, 'prune')
+    if retention is None:
         raise PveError('prune: give at least one keep_* option (keep_last, keep_daily, ...)')
-    return format_props(props, PropFormat('prune-backups'))
+    return format_prune(retention)
 
 
 def vzdump_body(params, vmids):

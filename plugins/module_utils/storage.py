@@ -21,12 +21,12 @@ import re
 
 from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
-from ansible_collections.pve.fleet.plugins.module_utils.propstr import PropFormat, format_props, parse, to_bool
+from ansible_collections.pve.fleet.plugins.module_utils.propstr import to_bool
+from ansible_collections.pve.fleet.plugins.module_utils.prune import (
+    format_prune, normalize_prune, prune_from_option, prune_to_option)
 
 # pve-storage-id (PVE::JSONSchema::parse_storage_id).
 STORAGE_ID = re.compile(r'^[a-z][a-z0-9._-]*[a-z0-9]$', re.I)
-PRUNE_KEYS = ('keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly')
-PRUNE_FORMAT = PropFormat('prune-backups', booleans=('keep-all',))
 _FILE_CONTENT = ('images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import')
 
 
@@ -85,46 +85,6 @@ def normalize_path(value):
     return text.rstrip('/') or '/'
 
 
-def normalize_prune(value):
-    """A retention (property string or dict with PVE's keys) as PVE reads it: ``{'keep-last': 3}`` or keep-all.
-
-    PVE's validate_prune_backups: no positive keep count means keep everything.
-    """
-    props = parse(value, PRUNE_FORMAT) if isinstance(value, str) else dict(value)
-    out = {}
-    for key in PRUNE_KEYS:
-        if props.get(key) not in (None, ''):
-            count = int(props[key])
-            if count > 0:
-                out[key] = count
-    return out or {'keep-all': 1}
-
-
-def format_prune(normalized):
-    return format_props(dict((k, normalized[k]) for k in ('keep-all',) + PRUNE_KEYS if k in normalized), PRUNE_FORMAT)
-
-
-def prune_from_option(option):
-    """The module's ``prune_backups`` dict -> PVE's retention dict, or None for an empty dict (remove the setting)."""
-    given = dict((k.replace('_', '-'), v) for k, v in option.items() if v is not None)
-    keep_all = given.pop('keep-all', None)
-    if keep_all and any(v > 0 for v in given.values()):
-        raise PveError('prune_backups: keep_all cannot be set together with other keep_* options (PVE refuses it)')
-    for key, value in given.items():
-        if value < 0:
-            raise PveError('prune_backups: {0} must be 0 or more, not {1}'.format(key.replace('-', '_'), value))
-    if keep_all is None and not given:
-        return None
-    return normalize_prune(given)
-
-
-def prune_to_option(normalized):
-    """PVE's retention dict in the module's spelling (keep_last: 3), for diffs and results."""
-    if normalized is None:
-        return None
-    return dict((k.replace('-', '_'), (v == 1 if k == 'keep-all' else v)) for k, v in normalized.items())
-
-
 class StorageSpec:
     """What the user asked for: the storage id, its type (None: keep the existing one) and the options set."""
 
@@ -150,7 +110,7 @@ class StorageSpec:
             elif opt in ('shared', 'disable'):
                 value = bool(value)
             elif opt == 'prune_backups':
-                value = prune_from_option(value)
+                value = prune_from_option(value, 'prune_backups')
             options[pve] = value
         return cls(params['name'], params.get('type'), options)
 

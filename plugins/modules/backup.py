@@ -83,7 +83,7 @@ options:
     type: dict
     suboptions:
       keep_all:
-        description: Keep every backup (the other options are then ignored).
+        description: Keep every backup. Cannot be combined with a positive C(keep_*) count.
         type: bool
       keep_last:
         description: Keep the last N backups.
@@ -234,9 +234,7 @@ from ansible_collections.pve.fleet.plugins.module_utils.backup import (check_sto
                                                                        select_for_backup)
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-
-PRUNE_SPEC = dict((key, dict(type='bool' if key == 'keep_all' else 'int')) for key in (
-    'keep_all', 'keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly'))
+from ansible_collections.pve.fleet.plugins.module_utils.prune import PRUNE_OPTIONS
 
 
 def backup(module, client):
@@ -271,7 +269,7 @@ def main():
             compress=dict(type='str', choices=['none', 'lzo', 'gzip', 'zstd']),
             notes=dict(type='str'),
             protected=dict(type='bool', default=False),
-            prune=dict(type='dict', options=PRUNE_SPEC),
+            prune=dict(type='dict', options=PRUNE_OPTIONS),
         ),
         mutually_exclusive=[('all', 'vmid'), ('all', 'name')],
     )

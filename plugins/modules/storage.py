@@ -244,6 +244,7 @@ storage:
 '''
 
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
+from ansible_collections.pve.fleet.plugins.module_utils.prune import PRUNE_OPTIONS
 from ansible_collections.pve.fleet.plugins.module_utils.storage import (
     StorageSpec, apply_plan, find_storage, plan_absent, plan_present, public_config)
 
@@ -268,9 +269,6 @@ def ensure_storage(module, client):
 
 
 def main():
-    prune = dict(keep_all=dict(type='bool'), keep_last=dict(type='int'), keep_hourly=dict(type='int'),
-                 keep_daily=dict(type='int'), keep_weekly=dict(type='int'), keep_monthly=dict(type='int'),
-                 keep_yearly=dict(type='int'))
     module = pve_module(dict(
         name=dict(type='str', required=True, aliases=['storage']),
         type=dict(type='str', choices=['dir', 'nfs', 'lvm', 'lvmthin', 'iscsi']),
@@ -285,7 +283,7 @@ def main():
         content=dict(type='list', elements='str', choices=CONTENT_TYPES),
         nodes=dict(type='list', elements='str'),
         shared=dict(type='bool'),
-        prune_backups=dict(type='dict', options=prune),
+        prune_backups=dict(type='dict', options=PRUNE_OPTIONS),
         disable=dict(type='bool'),
     ))
     run_module(module, ensure_storage)

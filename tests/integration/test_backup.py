@@ -103,6 +103,10 @@ def test_no_match_is_not_a_change(ansible, guests, served):
     ({'vmid': [100], 'storage': 'nfs9'}, "storage: 'nfs9' is not a storage of the cluster"),
     ({'storage': 'shared'}, 'one of vmid, name, node, pool, tags or all=true is required'),
     ({'vmid': [100], 'node': 'pve2', 'storage': 'shared'}, 'VM 100 (web1) on pve1 was named by vmid/name but is not'),
+    ({'vmid': [100], 'storage': 'shared', 'prune': {}}, 'prune: give at least one keep_* option'),
+    ({'vmid': [100], 'storage': 'shared', 'prune': {'keep_all': True, 'keep_last': 2}},
+     'prune: keep_all cannot be set together with other keep_* options'),
+    ({'vmid': [100], 'storage': 'shared', 'prune': {'keep_daily': -1}}, 'prune: keep_daily must be 0 or more'),
 ])
 def test_backup_refusals(ansible, guests, served, options, expected):
     guests.clear_log()
