@@ -419,15 +419,20 @@ class GuestEngine:
         self._record(result, [change] + sets)
         if self.check_mode:
             return guest, {}, {}, {}
-        guest['vmid'] = self._post_create(spec, node, params, result, name)
+        path = 'nodes/{0}/{1}'.format(node, self.profile.type)
+        guest['vmid'] = self._claim_vmid(spec, name, lambda vmid: self.client.post(path, vmid=vmid, **params), result)
         return guest, {}, {}, {}
 
-    def _post_create(self, spec, node, params, result, name):
-        """Create with the given vmid, or the next free one; a race with another run is re-read, not retried blind."""
+    def _claim_vmid(self, spec, name, send, result):
+        """Create (or clone) with the given vmid, or the next free one; returns the vmid.
+
+        ``send(vmid)`` makes the request and returns its UPID. A race with another run is re-read,
+        not retried blind.
+        """
         for _attempt in range(CREATE_ATTEMPTS):
             vmid = spec.vmid if spec.vmid is not None else int(self.client.get('cluster/nextid'))
             try:
-                upid = self.client.post('nodes/{0}/{1}'.format(node, self.profile.type), vmid=vmid, **params)
+                upid = send(vmid)
             except PveError as exc:
                 if spec.vmid is None and exc.status == 500 and 'already exists' in exc.message:
                     # Another run took this id first: if it made our guest, say so; else take the next id.
@@ -477,18 +482,10 @@ class GuestEngine:
             return guest, config, {}, {}
         params = dict(full=1 if spec.full else 0, target=node if node != source['node'] else None,
                       storage=spec.target_storage, pool=spec.pool)
-        params['name' if self.profile.type == 'qemu' else 'hostname'] = name
-        for _attempt in range(CREATE_ATTEMPTS):
-            newid = spec.vmid if spec.vmid is not None else int(self.client.get('cluster/nextid'))
-            try:
-                upid = self.client.post(self.path(source['node'], source['vmid'], '/clone'), newid=newid, **params)
-            except PveError as exc:
-                if spec.vmid is None and exc.status == 500 and 'already exists' in exc.message:
-                    continue
-                raise
-            self._wait(upid, result)
-            guest['vmid'] = newid
-            break
+        params[self.profile.name_key] = name
+        path = self.path(source['node'], source['vmid'], '/clone')
+        guest['vmid'] = self._claim_vmid(spec, name, lambda newid: self.client.post(path, newid=newid, **params),
+                                         result)
         config, pending = self.read(guest)
         spec.config.update(spec.create_only)
         self._update(spec, guest, config, pending, result, skip_keys=(self.profile.name_key,))
