@@ -167,7 +167,8 @@ from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveClient, PveError
+from ansible_collections.pve.fleet.plugins.module_utils.api import PveClient
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import GUEST_TYPES, guest_record
 
 WORKERS = 8

@@ -13,12 +13,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import random
 import re
 import threading
 import time
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 
 try:
     import requests
@@ -57,34 +60,6 @@ RETRY_BASE_DELAY = 0.2
 RETRY_MAX_DELAY = 3.0
 
 
-class PveError(Exception):
-    """Any failure talking to PVE, as one line a person can act on.
-
-    ``status`` is the HTTP status (None when no answer came), ``message`` PVE's own
-    message and ``errors`` its per-field messages (``{'memory': 'value must ...'}``).
-    """
-
-    def __init__(self, message, status=None, errors=None, method=None, path=None):
-        super(PveError, self).__init__(message)
-        self.message = message
-        self.status = status
-        self.errors = errors or {}
-        self.method = method
-        self.path = path
-
-    def __str__(self):
-        text = self.message.strip()
-        if self.status is not None and self.path:
-            text = 'PVE API error {0} on {1} {2}: {3}'.format(self.status, self.method, self.path, text)
-        if self.errors:
-            text += ' ' + '; '.join('{0}: {1}'.format(k, str(v).strip()) for k, v in sorted(self.errors.items()))
-        return ' '.join(text.split())
-
-    def to_result(self):
-        """The error as plain data for a module result."""
-        return dict(status=self.status, message=self.message.strip(), errors=self.errors)
-
-
 def _backoff(attempt):
     """Capped exponential backoff with full jitter, in seconds."""
     return random.uniform(0, min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2 ** attempt)))
@@ -106,6 +81,11 @@ class PveClient:
         self.timeout = timeout
         self.request_count = 0
         self._count_lock = threading.Lock()  # get_many sends from several threads
+        if validate_certs and ca_path and not os.path.exists(ca_path):
+            # requests would fail later with an OSError about 'a suitable TLS CA certificate bundle'.
+            raise PveError('ca_path: {0} does not exist; give the PEM file of the CA that signed the PVE '
+                           'certificate (an absolute path: modules do not run in the playbook directory)'.format(
+                               ca_path))
         verify = (ca_path or True) if validate_certs else False
         auth = self._auth(user, password, token_id, token_secret)
         try:

@@ -16,7 +16,7 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import split_tags
 from ansible_collections.pve.fleet.plugins.module_utils.prune import format_prune, prune_from_option
 from ansible_collections.pve.fleet.plugins.module_utils.selection import describe

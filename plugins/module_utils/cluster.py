@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 
 GUEST_TYPES = ('qemu', 'lxc')
 

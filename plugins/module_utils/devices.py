@@ -18,7 +18,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 
 GIB = 1024 ** 3
 ALLOCATION = re.compile(r'^(?P<storage>[A-Za-z][A-Za-z0-9\-_.]*):(?P<size>\d+(?:\.\d+)?)$')

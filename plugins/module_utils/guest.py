@@ -17,7 +17,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView, split_tags
 from ansible_collections.pve.fleet.plugins.module_utils.devices import DiskValue, PropValue
 from ansible_collections.pve.fleet.plugins.module_utils.tasks import wait_for_task

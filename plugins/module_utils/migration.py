@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.selection import (describe, guest_path, require_online,
                                                                           require_unlocked)
 from ansible_collections.pve.fleet.plugins.module_utils.tasks import wait_for_task

@@ -11,7 +11,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import CONNECTION_SPEC, PveError, client_from_module
+from ansible_collections.pve.fleet.plugins.module_utils.api import CONNECTION_SPEC, client_from_module
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 
 
 def pve_module(argument_spec, supports_check_mode=True, **kwargs):

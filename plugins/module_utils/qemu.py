@@ -12,7 +12,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.devices import (
     DiskValue, NicValue, PropValue, cdrom_value, check_mac, is_absent)
 from ansible_collections.pve.fleet.plugins.module_utils.guest import (

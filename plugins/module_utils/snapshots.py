@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.selection import describe, guest_path, require_unlocked
 from ansible_collections.pve.fleet.plugins.module_utils.tasks import wait_for_task
 

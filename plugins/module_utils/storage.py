@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.propstr import to_bool
 from ansible_collections.pve.fleet.plugins.module_utils.prune import (

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 
 POLL_FIRST = 0.05
 POLL_FACTOR = 1.6
@@ -28,9 +28,12 @@ class PveTaskError(PveError):
         self.log_tail = log_tail or []
 
     def __str__(self):
+        # The log usually ends with the exit status again ('TASK ERROR: <status>'): say it once.
+        said = (str(self.exitstatus), 'TASK ERROR: {0}'.format(self.exitstatus))
+        tail = [line for line in self.log_tail if line.strip() and line.strip() not in said]
         text = self.message
-        if self.log_tail:
-            text += ' | task log: ' + ' / '.join(self.log_tail)
+        if tail:
+            text += ' | task log: ' + ' / '.join(tail)
         return text
 
     def to_result(self):

@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, this keeps 
     from urlparse import urlparse
     from urllib import unquote
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.tasks import wait_for_task
 
 CONTENT_TYPES = ('iso', 'vztmpl')

@@ -328,7 +328,7 @@ diff:
   type: dict
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.guest import GuestEngine
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module

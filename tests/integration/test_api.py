@@ -3,7 +3,8 @@
 import pytest
 
 from ansible_collections.pve.fleet.plugins.module_utils import api
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveClient, PveError
+from ansible_collections.pve.fleet.plugins.module_utils.api import PveClient
+from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.tasks import PveTaskError, wait_for_task
 
 LOCKED = "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout"
@@ -72,3 +73,14 @@ def test_request_count_counts_every_request(client, cluster):
     cluster.add_vm(101, 'b', node='pve2')
     client.get_many(['nodes/pve1/qemu/100/config', 'nodes/pve2/qemu/101/config', 'cluster/resources'])
     assert client.request_count == 3 == len(cluster.request_log)
+
+
+def test_a_missing_ca_path_fails_before_any_request_naming_ca_path(served):
+    cluster = served.cluster
+    cluster.clear_log()
+    env = served.env
+    with pytest.raises(PveError) as caught:
+        PveClient(env['PROXMOX_HOST'], port=int(env['PROXMOX_PORT']), token_id=env['PROXMOX_TOKEN_ID'],
+                  token_secret=env['PROXMOX_TOKEN_SECRET'], ca_path='.cluster/pki/no-such.crt')
+    assert str(caught.value).startswith('ca_path: .cluster/pki/no-such.crt does not exist')
+    assert cluster.request_log == []
