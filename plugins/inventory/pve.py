@@ -15,8 +15,8 @@ description:
     its facts as C(pve_*) host variables.
   - The whole cluster comes from one C(cluster/resources) request; O(want_config) adds one request per guest and
     O(want_addresses) one per running guest, eight at a time.
-  - The configuration file's name must end in C(.pve.yml) or C(.pve.yaml).
-  - When the API cannot be read (TLS, credentials, network), the inventory fails instead of being empty, whatever
+  - The configuration file must be named C(pve.yml) or C(pve.yaml), or end in C(.pve.yml) or C(.pve.yaml).
+  - When the API cannot be read (TLS, a C(ca_path) that does not exist, credentials, network), the inventory fails instead of being empty, whatever
     C(inventory_any_unparsed_is_failed) says, so a play never runs against an empty fleet by mistake.
   - Host variables (all prefixed C(pve_)) are V(pve_vmid), V(pve_name), V(pve_node), V(pve_type), V(pve_status),
     V(pve_template), V(pve_pool), V(pve_tags), V(pve_lock), V(pve_maxmem), V(pve_maxcpu), V(pve_maxdisk),
@@ -91,6 +91,9 @@ options:
       - Prefix of the groups the plugin makes. They are C(<prefix>node_<node>), C(<prefix>qemu), C(<prefix>lxc),
         C(<prefix><status>) (running, stopped, ...), C(<prefix>template), C(<prefix>pool_<pool>) and
         C(<prefix>tag_<tag>).
+      - Characters not allowed in a group name (a tag's C(-), C(.) or C(+), a node name's C(-)) become C(_), as
+        C(keyed_groups) makes them, so C(adv-inv) tags land in C(pve_tag_adv_inv); tags that differ only there share
+        a group.
     type: str
     default: pve_
   hostname:
@@ -129,7 +132,7 @@ author:
 '''
 
 EXAMPLES = r'''
-# fleet.pve.yml: every guest, token auth from the environment (PROXMOX_HOST, PROXMOX_TOKEN_ID, ...)
+# pve.yml (or fleet.pve.yml): every guest, token auth from the environment (PROXMOX_HOST, PROXMOX_TOKEN_ID, ...)
 plugin: pve.fleet.pve
 ---
 # prod.pve.yml: running production guests with their addresses, cached for ten minutes
@@ -159,11 +162,11 @@ cache_timeout: 600
 '''
 
 import ipaddress
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import ansible.constants as C
 from ansible.errors import AnsibleError
-from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -222,7 +225,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def verify_file(self, path):
         if not super(InventoryModule, self).verify_file(path):
             return False
-        return path.endswith(('.pve.yml', '.pve.yaml'))
+        return os.path.basename(path) in ('pve.yml', 'pve.yaml') or path.endswith(('.pve.yml', '.pve.yaml'))
 
     # ------------------------------------------------------------------ read
 
@@ -308,7 +311,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return True
 
     def _group(self, name):
-        group = to_safe_group_name(self.get_option('group_prefix') + name)
+        # Sanitized as keyed_groups are: a tag like 'adv-inv' would otherwise warn on every load.
+        group = self._sanitize_group_name(self.get_option('group_prefix') + name)
         self.inventory.add_group(group)
         return group
 
@@ -362,6 +366,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 guests = self._fetch()
             except PveError as exc:
                 _fail('cannot read the cluster: {0}'.format(to_text(exc)))
+            except Exception as exc:  # anything unforeseen must fail the load too, never leave it empty
+                _fail('cannot read the cluster: {0}: {1}'.format(type(exc).__name__, to_text(exc)))
         if update_cache:
             self._cache[cache_key] = guests
         self._populate(guests)

@@ -43,9 +43,9 @@ class Inventory:
         self.tmp_path = tmp_path
         self.count = 0
 
-    def run(self, config=None, env=None, use_env=True, extra=(), name=None):
+    def run(self, config=None, env=None, use_env=True, extra=(), name=None, filename=None):
         self.count += 1
-        path = os.path.join(str(self.tmp_path), '{0}.pve.yml'.format(name or 'inv{0}'.format(self.count)))
+        path = os.path.join(str(self.tmp_path), filename or '{0}.pve.yml'.format(name or 'inv{0}'.format(self.count)))
         with open(path, 'w') as out:
             yaml.safe_dump(dict({'plugin': 'pve.fleet.pve'}, **(config or {})), out)
         proc_env = dict((k, v) for k, v in os.environ.items() if not k.startswith(('PROXMOX_', 'ANSIBLE_')))
@@ -185,12 +185,42 @@ def test_vaulted_token_secret(inventory, fleet, served, tmp_path):
     ({'PROXMOX_CA_PATH': '/etc/ssl/certs/ca-certificates.crt'}, 'TLS certificate verification failed'),
     ({'PROXMOX_TOKEN_SECRET': 'wrong'}, 'PVE API error 401'),
     ({'PROXMOX_PORT': '9'}, 'cannot connect to https://'),
+    # The relative path an old .cluster.env held, read from another directory: no such file here.
+    # (a path option: Ansible makes it absolute before the plugin sees it)
+    ({'PROXMOX_CA_PATH': '.cluster/pki/fakecluster.crt'}, '/.cluster/pki/fakecluster.crt does not exist'),
+    ({'PROXMOX_CA_PATH': '/nonexistent/ca.pem'}, 'ca_path: /nonexistent/ca.pem does not exist'),
 ])
 def test_connection_errors_fail_never_an_empty_inventory(inventory, fleet, env, expected):
     proc = inventory.run(env=env)
     assert proc.returncode != 0
     assert 'pve.fleet.pve: cannot read the cluster: ' in proc.stderr and expected in proc.stderr
+    if 'does not exist' in expected:
+        assert 'cannot read the cluster: ca_path: ' in proc.stderr
     assert env.get('PROXMOX_TOKEN_SECRET', 'not-in-env') not in proc.stderr
+
+
+def test_builtin_groups_are_sanitized_as_keyed_groups_are(inventory, fleet):
+    fleet.add_vm(104, 'adv1', node='pve1', status='running', config={'tags': 'adv-inv;v1.2'})
+    proc = inventory.run({'keyed_groups': [{'key': 'pve_tags', 'prefix': 'kg'}]})
+    assert proc.returncode == 0, proc.stderr
+    assert 'Invalid characters were found in group names' not in proc.stderr, proc.stderr
+    assert '[WARNING]' not in proc.stderr, proc.stderr
+    data = plain(json.loads(proc.stdout))
+    assert hosts_of(data, 'pve_tag_adv_inv') == ['adv1'] and hosts_of(data, 'pve_tag_v1_2') == ['adv1']
+    assert hosts_of(data, 'kg_adv_inv') == ['adv1']  # the same spelling keyed_groups gives
+    assert 'pve_tag_adv-inv' not in data
+
+
+@pytest.mark.parametrize('filename', ['pve.yml', 'pve.yaml', 'prod.pve.yaml'])
+def test_inventory_file_names_accepted(inventory, fleet, filename):
+    proc = inventory.run(filename=filename)
+    assert proc.returncode == 0, proc.stderr
+    assert 'web1' in plain(json.loads(proc.stdout))['_meta']['hostvars']
+
+
+def test_other_file_names_are_not_ours(inventory, fleet):
+    proc = inventory.run(filename='mypve.yml')
+    assert 'pve.fleet.pve' not in proc.stdout and 'web1' not in proc.stdout
 
 
 def test_config_lets_addresses_skip_vms_without_agent(inventory, fleet):
