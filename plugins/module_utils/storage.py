@@ -20,6 +20,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.plan import Plan, Step
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.propstr import to_bool
 from ansible_collections.pve.fleet.plugins.module_utils.prune import (
@@ -185,59 +186,36 @@ def to_api(key, value):
     return value
 
 
-def _yaml_scalar(value):
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if value is None:
-        return 'null'
-    text = str(value)
-    if isinstance(value, int) or (re.match(r'^[A-Za-z/][A-Za-z0-9_./@-]*$', text) and text.lower() not in (
-            'yes', 'no', 'true', 'false', 'null', 'on', 'off', 'y', 'n')):
-        return text
-    return "'{0}'".format(text.replace("'", "''"))
+class StoragePlan(Plan):
+    """What to do with one storage: ``action`` is create, update, remove or None; ``options`` holds
+    key -> (before, after) in StorageSpec's spelling, which apply sends."""
 
-
-def yaml_text(data):
-    """A dict of options as YAML a person reads in --diff output: lists and the retention dict in flow style."""
-    lines = []
-    for key in sorted(data):
-        value = data[key]
-        if isinstance(value, list):
-            text = '[{0}]'.format(', '.join(_yaml_scalar(v) for v in value))
-        elif isinstance(value, dict):
-            text = '{{{0}}}'.format(', '.join('{0}: {1}'.format(k, _yaml_scalar(v)) for k, v in sorted(value.items())))
-        else:
-            text = _yaml_scalar(value)
-        lines.append('{0}: {1}'.format(key, text))
-    return '\n'.join(lines) + ('\n' if lines else '')
-
-
-class StoragePlan:
-    """What to do with one storage: ``action`` is create, update, remove or None; ``changes`` key -> (before, after)."""
-
-    def __init__(self, name, kind, action, changes, current=None):
+    def __init__(self, name, kind, action, options, current=None):
+        super(StoragePlan, self).__init__('storage {0}'.format(name))
         self.name = name
         self.type = kind
         self.action = action
-        self.changes = changes
+        self.options = options
         self.current = current
-
-    @property
-    def changed(self):
-        return self.action is not None
-
-    def diff(self):
-        before = dict((PVE_TO_OPTION[k], plain(k, b)) for k, (b, _a) in self.changes.items() if b is not None)
-        after = dict((PVE_TO_OPTION[k], plain(k, a)) for k, (_b, a) in self.changes.items() if a is not None)
-        if self.action == 'create':
-            before, after['type'] = {}, self.type
-        elif self.action == 'remove':
-            before['type'], after = self.type, {}
-        header = 'storage {0}'.format(self.name)
-        return dict(before=yaml_text(before), after=yaml_text(after), before_header=header, after_header=header)
-
-    def changed_options(self):
-        return [PVE_TO_OPTION[k] for k in ORDER if k in self.changes]
+        if action == 'create':
+            self.add(Step('create', text='create {0} storage {1}'.format(kind, name)), after={'type': kind})
+        elif action == 'remove':
+            # PVE drops the definition only; the data stays where it is.
+            self.add(Step('remove', text='remove storage {0} (its data is left in place)'.format(name)),
+                     before={'type': kind})
+        for key in ORDER:
+            if key not in options:
+                continue
+            before, after = (plain(key, v) for v in options[key])
+            option = PVE_TO_OPTION[key]
+            shown_before = {option: before} if before is not None else {}
+            shown_after = {option: after} if after is not None else {}
+            if action == 'remove':
+                self.before.update(shown_before)
+            elif after is None or after is False or after == []:
+                self.add(Step('delete', option, before), before=shown_before)
+            else:
+                self.add(Step('set', option, before, after), before=shown_before, after=shown_after)
 
 
 def find_storage(client, name):
@@ -248,21 +226,31 @@ def find_storage(client, name):
     return None
 
 
-def check_nodes(client, spec):
-    nodes = spec.options.get('nodes')
-    if nodes:
-        cluster = ClusterView.read(client)
-        for node in sorted(nodes):
-            cluster.require_node(node, option='nodes')
+def read_current(client, spec):
+    """What planning needs, in as few requests as it can: the storage's config (None if it does not
+    exist) and, only when the task names nodes, the cluster to check them against."""
+    cluster = ClusterView.read(client) if spec.options.get('nodes') else None
+    return find_storage(client, spec.name), cluster
 
 
-def plan_present(client, spec):
-    config = find_storage(client, spec.name)
+def check_nodes(cluster, spec):
+    for node in sorted(spec.options.get('nodes') or ()):
+        cluster.require_node(node, option='nodes')
+
+
+def plan_storage(spec, state, config, cluster=None):
+    """The plan for one storage (pure: no request) from its config as read (None: it does not exist)."""
+    if state == 'absent':
+        return _plan_absent(spec, config)
+    return _plan_present(spec, config, cluster)
+
+
+def _plan_present(spec, config, cluster):
     if config is None:
         if spec.type is None:
             raise PveError('type: storage {0!r} does not exist, and creating it needs its type'.format(spec.name))
         check_options(spec, spec.type, creating=True)
-        check_nodes(client, spec)
+        check_nodes(cluster, spec)
         changes = dict((k, (None, v)) for k, v in spec.options.items() if v is not None and v != frozenset())
         return StoragePlan(spec.name, spec.type, 'create', changes)
     kind = config.get('type')
@@ -273,7 +261,7 @@ def plan_present(client, spec):
         raise PveError('type: storage {0!r} is of type {1}, which this module does not manage (it manages {2})'.format(
             spec.name, kind, ', '.join(sorted(TYPES))))
     check_options(spec, kind, creating=False)
-    check_nodes(client, spec)
+    check_nodes(cluster, spec)
     current = current_options(config, kind)
     changes = {}
     for key, wanted in spec.options.items():
@@ -288,8 +276,7 @@ def plan_present(client, spec):
     return StoragePlan(spec.name, kind, 'update' if changes else None, changes, config)
 
 
-def plan_absent(client, spec):
-    config = find_storage(client, spec.name)
+def _plan_absent(spec, config):
     if config is None:
         return StoragePlan(spec.name, spec.type, None, {})
     kind = config.get('type')
@@ -302,16 +289,17 @@ def plan_absent(client, spec):
     return StoragePlan(spec.name, kind, 'remove', changes, config)
 
 
-def apply_plan(client, plan):
+def apply_plan(run, plan):
     """Send the plan's one write: POST /storage, PUT /storage/{id} or DELETE /storage/{id}."""
+    client = run.client
     path = 'storage/{0}'.format(plan.name)
     if plan.action == 'create':
-        params = dict((k, to_api(k, after)) for k, (_b, after) in plan.changes.items())
+        params = dict((k, to_api(k, after)) for k, (_b, after) in plan.options.items())
         params.update(storage=plan.name, type=plan.type)
         client.post('storage', **params)
     elif plan.action == 'update':
         params, delete = {}, []
-        for key, (_before, after) in plan.changes.items():
+        for key, (_before, after) in plan.options.items():
             if after is None or after is False or after == frozenset():
                 delete.append(key)  # PVE's default: not set (no nodes restriction, not disabled, ...)
             else:

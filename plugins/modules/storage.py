@@ -229,11 +229,21 @@ type:
   type: str
   sample: dir
 changes:
-  description: The options that changed (or would change, in check mode), in the module's spelling.
+  description: What was done (in check mode, what would be done), one sentence per change.
   returned: always
   type: list
   elements: str
-  sample: [content, prune_backups]
+  sample: ['set content: images -> backup, images', 'add prune_backups: keep_daily=7']
+diff:
+  description: Before and after of exactly the options that change, as YAML text.
+  returned: always
+  type: dict
+tasks:
+  description: The UPIDs of the PVE tasks the run waited for (storage definitions run none).
+  returned: always
+  type: list
+  elements: str
+  sample: []
 storage:
   description:
     - The storage's configuration as PVE returns it after the run (without its digest).
@@ -244,27 +254,23 @@ storage:
 '''
 
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
 from ansible_collections.pve.fleet.plugins.module_utils.prune import PRUNE_OPTIONS
 from ansible_collections.pve.fleet.plugins.module_utils.storage import (
-    StorageSpec, apply_plan, find_storage, plan_absent, plan_present, public_config)
+    StorageSpec, apply_plan, find_storage, plan_storage, public_config, read_current)
 
 CONTENT_TYPES = ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import', 'none']
 
 
 def ensure_storage(module, client):
     spec = StorageSpec.from_params(module.params)
-    if module.params['state'] == 'absent':
-        plan = plan_absent(client, spec)
-    else:
-        plan = plan_present(client, spec)
-    config = plan.current
+    config, cluster = read_current(client, spec)
+    plan = plan_storage(spec, module.params['state'], config, cluster)
+    run = execute(client, plan, apply_plan, module.check_mode, module.params['timeout'])
     if plan.changed and not module.check_mode:
-        apply_plan(client, plan)
         config = find_storage(client, spec.name) if plan.action != 'remove' else None
-    result = dict(changed=plan.changed, name=spec.name, type=plan.type, changes=plan.changed_options(),
-                  storage=public_config(config))
-    if plan.changed and module._diff:
-        result['diff'] = plan.diff()
+    result = plan.result(run)
+    result.update(name=spec.name, type=plan.type, storage=public_config(config))
     return result
 
 
