@@ -3,7 +3,8 @@
     PYTHONPATH=tests python -m fakecluster [--env-file .cluster.env] [--host 127.0.0.2] [--port 8006]
 
 Once the cluster answers, the env file holds `export PROXMOX_...` lines; SIGINT or SIGTERM
-removes it and exits 0.
+removes it and exits 0. Paths in it are absolute, whatever the working directory and the
+options say: modules run in a temporary directory, never where the file was sourced.
 """
 
 import argparse
@@ -44,7 +45,8 @@ def main(argv=None):
     parser.add_argument('--pki-dir', default=None, help='where the certificate goes (default: a temporary dir)')
     args = parser.parse_args(argv)
 
-    pki_dir = args.pki_dir or tempfile.mkdtemp(prefix='fakecluster-')
+    env_file = os.path.abspath(args.env_file)
+    pki_dir = os.path.abspath(args.pki_dir or tempfile.mkdtemp(prefix='fakecluster-'))
     served = ServedCluster(pki_dir, host=args.host, port=args.port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -52,13 +54,13 @@ def main(argv=None):
     try:
         wait_until_answers(served)
         env = dict(served.env)
-        write_env(args.env_file, env)
+        write_env(env_file, env)
         print('fake PVE cluster on {0} (nodes {1}); connection settings in {2}'.format(
-            served.cluster.url, ', '.join(sorted(served.cluster.nodes)), args.env_file), flush=True)
+            served.cluster.url, ', '.join(sorted(served.cluster.nodes)), env_file), flush=True)
         stop.wait()
     finally:
-        if os.path.exists(args.env_file):
-            os.remove(args.env_file)
+        if os.path.exists(env_file):
+            os.remove(env_file)
         served.stop()
         print('fake PVE cluster stopped', flush=True)
     return 0
