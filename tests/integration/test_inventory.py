@@ -196,6 +196,8 @@ def test_connection_errors_fail_never_an_empty_inventory(inventory, fleet, env, 
     assert 'pve.fleet.pve: cannot read the cluster: ' in proc.stderr and expected in proc.stderr
     if 'does not exist' in expected:
         assert 'cannot read the cluster: ca_path: ' in proc.stderr
+    # ansible.cfg enables only the plugins the checkout uses: no yaml or ini attempt buries the reason.
+    assert proc.stderr.count('[WARNING]: Failed to parse inventory with') == 1, proc.stderr
     assert env.get('PROXMOX_TOKEN_SECRET', 'not-in-env') not in proc.stderr
 
 
