@@ -9,6 +9,8 @@ from .backup import Backup
 from .detach import DetachToUnused
 from .disks import Disks
 from .faults import Faults
+from .firewall_files import FirewallFiles
+from .ha import HighAvailability
 from .load import NodeLoad
 from .migration import Migration
 from .restore import Restore
@@ -37,7 +39,7 @@ def _storages():
 
 
 class FakeCluster(Faults, Migration, Backup, Restore, DetachToUnused, Disks, Templates,
-                  StorageDefinitions, NodeLoad, Volumes, TaskRunner, FakePve):
+                  HighAvailability, FirewallFiles, StorageDefinitions, NodeLoad, Volumes, TaskRunner, FakePve):
     """A FakePve that behaves like a PVE 9 cluster (see docs/fake-cluster.md) and records
     (method, path, status) of every request in ``request_log``."""
 
