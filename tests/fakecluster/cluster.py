@@ -5,15 +5,20 @@ import secrets
 from aiohttp import web
 from fakepve import FakePve
 
+from .access import AccessControl
 from .backup import Backup
+from .backup_jobs import BackupJobs
+from .cpu_models import CpuModels
 from .detach import DetachToUnused
 from .disks import Disks
 from .faults import Faults
 from .firewall_files import FirewallFiles
+from .form_values import EmptyFormValues
 from .ha import HighAvailability
 from .load import NodeLoad
 from .migration import Migration
 from .restore import Restore
+from .snapshots import SnapshotRollback
 from .storage_defs import StorageDefinitions
 from .tasks import TaskRunner
 from .templates import Templates
@@ -38,8 +43,9 @@ def _storages():
     }
 
 
-class FakeCluster(Faults, Migration, Backup, Restore, DetachToUnused, Disks, Templates,
-                  HighAvailability, FirewallFiles, StorageDefinitions, NodeLoad, Volumes, TaskRunner, FakePve):
+class FakeCluster(CpuModels, SnapshotRollback, Faults, Migration, Backup, Restore, DetachToUnused, Disks, Templates,
+                  HighAvailability, FirewallFiles, StorageDefinitions, NodeLoad, Volumes, TaskRunner, AccessControl,
+                  BackupJobs, EmptyFormValues, FakePve):
     """A FakePve that behaves like a PVE 9 cluster (see docs/fake-cluster.md) and records
     (method, path, status) of every request in ``request_log``."""
 
