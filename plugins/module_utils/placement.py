@@ -119,7 +119,7 @@ with an improving move left. ``load``: ``{'metric', 'mode', 'before', 'after'}``
 ``{node: {'share', 'memory_share', 'guests'}}``: percent of the node's capacity in the metric
 and in memory (None for a node not online), and how many guests it holds. ``spread``:
 ``{'before', 'after'}``, the highest minus the lowest share over the nodes online and out of
-maintenance. ``to_result()`` gives all of it as plain data for a module's result.
+maintenance (for an evacuation, the nodes other than the one emptied). ``to_result()`` gives all of it as plain data for a module's result.
 
 Rebalance
 ---------
@@ -203,6 +203,10 @@ def _listing(names, limit=4):
 
 def _pct(value):
     return None if value is None else round(value, 2)
+
+
+def _pct_text(value):
+    return 'n/a' if value is None else '{0:.1f} %'.format(value)
 
 
 def check_options(options):
@@ -362,6 +366,7 @@ class _Cluster:
             raise PveError('state: must be a dict with nodes, storages, guests and ha_rules')
         self.options = options
         self.warnings = []
+        self.spread_nodes = None
         self._parse_nodes(state.get('nodes') or [])
         self._parse_storages(state.get('storages') or [])
         self._parse_guests(state.get('guests') or [])
@@ -783,8 +788,10 @@ class _Cluster:
                                   guests=self.guest_count[node.index])
         return out
 
-    def spread(self, nodes=None):
-        shares = [self.share(i) for i in (nodes if nodes is not None else self.balanced())]
+    def spread(self):
+        """Highest minus lowest share over the nodes in service (``spread_nodes``: all balanced ones by default)."""
+        nodes = self.spread_nodes if self.spread_nodes is not None else self.balanced()
+        shares = [self.share(i) for i in nodes]
         shares = [s for s in shares if s is not None]
         return max(shares) - min(shares) if shares else None
 
@@ -959,7 +966,9 @@ def _rank(cluster, unit, target):
         # so stopped guests spread out instead of all landing on one node.
         mode, metric = 'assigned', cluster.options['metric']
         cap = cluster.capacity[metric][target]
-        share = (cluster.load[mode][metric][target] + cluster.weight(unit, mode)) * 100.0 / cap if cap else 0
+        share = (cluster.load[mode][metric][target] + cluster.weight(unit, mode)) * 100.0 / cap if cap else None
+    if share is None:
+        share = float('inf')  # no capacity in the metric (maxcpu 0): only if nothing else fits
     prio = unit.prio[target] if unit.prio is not None else 0
     return (-prio, share, cluster.nodes[target].name)
 
@@ -971,6 +980,9 @@ def plan_evacuation(state, node, selection=None, options=None):
     if source is None:
         raise PveError('node: {0} is not a node of the cluster (nodes: {1})'.format(
             node, ', '.join(n.name for n in cluster.nodes)))
+    # The node being emptied leaves service: the spread is over the nodes that stay.
+    cluster.spread_nodes = [n for n in cluster.balanced() if n != source.index]
+    placement.spread['before'] = _pct(cluster.spread())
     on_node = [g for g in cluster.guests if g.node == source.index]
     if selection is None:
         chosen = set(g.vmid for g in on_node)
@@ -1035,8 +1047,8 @@ def plan_evacuation(state, node, selection=None, options=None):
             how = '{0} is the least loaded node of the highest HA priority that fits'.format(cluster.nodes[target].name)
         else:
             how = '{0} is the least loaded node that fits'.format(cluster.nodes[target].name)
-        reason = 'emptying {0}: {1} ({2} {3:.1f} % after the move)'.format(
-            source.name, how, cluster.options['metric'], cluster.share(target, cluster.weight(unit)))
+        reason = 'emptying {0}: {1} ({2} {3} after the move)'.format(
+            source.name, how, cluster.options['metric'], _pct_text(cluster.share(target, cluster.weight(unit))))
         _book(cluster, placement, unit, target, reason)
     placement.moves.sort(key=lambda m: m['vmid'])
     placement.blocked.sort(key=lambda b: b['vmid'])
@@ -1067,8 +1079,13 @@ def plan_rebalance(state, options=None):
             reason = 'its group {0} is split over {1}: rebalance does not move a split group (migrate its ' \
                      'members together first)'.format(label, _listing(sorted(cluster.nodes[n].name for n in where)))
         elif first.node not in in_balance:
-            reason = 'its node {0} is {1}: evacuate it instead'.format(
-                cluster.nodes[first.node].name, 'in maintenance' if cluster.nodes[first.node].online else 'offline')
+            home = cluster.nodes[first.node]
+            if not home.online:
+                reason = 'its node {0} is offline: nothing moves off it until it is back (HA recovers ' \
+                         'HA-managed guests)'.format(home.name)
+            else:
+                reason = 'its node {0} is {1}: evacuate it instead'.format(
+                    home.name, 'in maintenance' if home.maintenance else 'without capacity data')
         elif unit.blocker is not None:
             _block(cluster, placement, unit, unit.blocker[1])
             continue
@@ -1253,8 +1270,8 @@ def plan_return(state, origins, options=None):
         if refusal is not None:
             _block(cluster, placement, unit, 'cannot go back to {0}: {1}'.format(name, refusal[1]))
             continue
-        reason = 'back to {0}, where it ran before the evacuation ({1} {2:.1f} % after the move)'.format(
-            name, cluster.options['metric'], cluster.share(target.index, cluster.weight(unit)))
+        reason = 'back to {0}, where it ran before the evacuation ({1} {2} after the move)'.format(
+            name, cluster.options['metric'], _pct_text(cluster.share(target.index, cluster.weight(unit))))
         _book(cluster, placement, unit, target.index, reason)
     placement.blocked.sort(key=lambda b: b['vmid'])
     placement.skipped.sort(key=lambda b: b['vmid'])

@@ -171,7 +171,7 @@ def states(draw, max_nodes=5, max_guests=24, ha_rules=True):
         nodes.append(dict(node=name, status=draw(st.sampled_from(['online'] * 9 + ['offline'])),
                           maintenance=draw(st.sampled_from([False] * 9 + [True])),
                           maxmem=draw(st.sampled_from([8, 16, 32])) * GIB, mem=draw(st.integers(0, 3)) * GIB,
-                          maxcpu=draw(st.sampled_from([4, 8])), cpu=draw(st.sampled_from([0, 0.05]))))
+                          maxcpu=draw(st.sampled_from([4, 8, 4, 8, 0])), cpu=draw(st.sampled_from([0, 0.05]))))
         storages.append(dict(node=name, storage='local', shared=0, content='images,rootdir'))
         if draw(st.sampled_from([True] * 6 + [False])):
             storages.append(dict(node=name, storage='ceph', shared=1, content='images,rootdir',
@@ -636,6 +636,18 @@ def test_rebalance_waves_wait_for_room_freed_earlier():
              dict(vmid=3, source='c', target='b', group=None), dict(vmid=2, source='c', target='d', group=None)]
     placement._waves(moves)
     assert [m['wave'] for m in moves] == [1, 1, 2, 2]
+
+
+def test_evacuation_spread_is_over_the_nodes_that_stay_and_a_node_without_cpu_data_comes_last():
+    state = cluster({100: dict(), 101: dict(status='stopped', mem=0)}, mem={'pve2': 30 * GIB})
+    state['nodes'][2]['maxcpu'] = 0
+    result = plan_evacuation(state, 'pve1', options=dict(metric='cpu'))
+    assert [m['target'] for m in result.moves] == ['pve2', 'pve2']
+    assert 'cpu n/a' not in result.moves[0]['reason']
+    assert result.spread == dict(before=0.0, after=0.0)  # pve3 has no cpu capacity: only pve2 counts
+    state['nodes'][1]['status'] = 'offline'
+    assert moves_of(plan_evacuation(state, 'pve1', options=dict(metric='cpu')))[100]['reason'].endswith(
+        'least loaded node that fits (cpu n/a after the move)')
 
 
 def test_planned_state_moves_node_use_with_the_guests():
