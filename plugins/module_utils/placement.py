@@ -119,7 +119,27 @@ with an improving move left. ``load``: ``{'metric', 'mode', 'before', 'after'}``
 ``{node: {'share', 'memory_share', 'guests'}}``: percent of the node's capacity in the metric
 and in memory (None for a node not online), and how many guests it holds. ``spread``:
 ``{'before', 'after'}``, the highest minus the lowest share over the nodes online and out of
-maintenance (for an evacuation, the nodes other than the one emptied). ``to_result()`` gives all of it as plain data for a module's result.
+maintenance (for an evacuation, the nodes other than the one emptied). ``to_result()`` gives
+all of it as plain data for a module's result.
+
+Options
+-------
+``metric`` (memory | cpu, default memory), ``mode`` (used | assigned, default used),
+``memory_reserve`` (percent of memory kept free, default 10), ``balanciness`` (percentage
+points of spread a rebalance tolerates, default 10), ``max_moves`` (default None: no limit),
+``with_local_disks`` (default False: a running VM with node-local disks does not move).
+
+Evacuation and return
+---------------------
+The node being emptied is never a target, nor is a node offline or in maintenance. Groups
+are placed largest first (memory by the mode); each goes to the least loaded node (share
+after the move) that fits, within the highest HA priority that has room; a guest weighing
+nothing (stopped, in ``used`` mode) goes where its configured size fits best, so stopped guests
+spread out. A group member selected moves with all its group on the node; a group with
+members on other nodes joins them (where most of them run, as HA does). A node that is offline
+cannot be emptied (every guest blocked: PVE migrates only from a running node). A return moves
+each group back to its recorded node only if all of it goes there and the rest of the group
+runs there already; otherwise, and for a target that no longer fits, it says why.
 
 Rebalance
 ---------
