@@ -163,16 +163,16 @@ cache_timeout: 600
 
 import ipaddress
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import ansible.constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import PveClient
+from ansible_collections.pve.fleet.plugins.module_utils.api import CONNECTION_SPEC, client_from_params
+from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView, guest_path
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import GUEST_TYPES, guest_record
+from ansible_collections.pve.fleet.plugins.module_utils.guest_types import public_config
 
 WORKERS = 8
 
@@ -230,43 +230,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ read
 
     def _client(self):
-        return PveClient(
-            self.get_option('api_host'), port=self.get_option('api_port'), user=self.get_option('api_user'),
-            password=_secret(self.get_option('api_password')), token_id=self.get_option('api_token_id'),
-            token_secret=_secret(self.get_option('api_token_secret')),
-            validate_certs=self.get_option('validate_certs'), ca_path=self.get_option('ca_path'),
-            timeout=self.get_option('timeout'))
-
-    @staticmethod
-    def _quiet_many(client, paths):
-        """GET each path; None where PVE answers an error (a stopped agent, a guest gone meanwhile)."""
-        def get(path):
-            try:
-                return client.get(path)
-            except PveError:
-                return None
-        if not paths:
-            return []
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            return list(pool.map(get, paths))
+        options = dict((name, self.get_option(name)) for name in CONNECTION_SPEC)
+        for name in ('api_password', 'api_token_secret'):
+            options[name] = _secret(options[name])
+        return client_from_params(options)
 
     def _fetch(self):
         """The guests as plain data: cluster/resources, plus config and addresses when asked."""
         client = self._client()
-        resources = client.get('cluster/resources') or []
-        guests = [guest_record(r) for r in resources if r.get('type') in GUEST_TYPES]
-        guests.sort(key=lambda g: g['vmid'])
+        guests = ClusterView.read(client).select()
         if self.get_option('want_config'):
-            paths = ['nodes/{node}/{type}/{vmid}/config'.format(**g) for g in guests]
-            for guest, config in zip(guests, self._quiet_many(client, paths)):
-                if config is not None:
-                    config.pop('digest', None)
-                guest['config'] = config
+            paths = [guest_path(g, 'config') for g in guests]
+            for guest, config in zip(guests, client.get_many(paths, workers=WORKERS, quiet=True)):
+                guest['config'] = None if config is None else public_config(guest['type'], config)
         if self.get_option('want_addresses'):
             running = [g for g in guests if g['status'] == 'running' and not g['template'] and _may_answer(g)]
-            paths = [('nodes/{node}/qemu/{vmid}/agent/network-get-interfaces' if g['type'] == 'qemu'
-                      else 'nodes/{node}/lxc/{vmid}/interfaces').format(**g) for g in running]
-            for guest, answer in zip(running, self._quiet_many(client, paths)):
+            paths = [guest_path(g, 'agent/network-get-interfaces' if g['type'] == 'qemu' else 'interfaces')
+                     for g in running]
+            for guest, answer in zip(running, client.get_many(paths, workers=WORKERS, quiet=True)):
                 if isinstance(answer, dict):
                     answer = answer.get('result')
                 guest['ip_addresses'] = _addresses(answer if isinstance(answer, list) else [])

@@ -180,13 +180,24 @@ class PveClient:
     def get(self, api_path, **params):
         return self.request('GET', api_path, **params)
 
-    def get_many(self, paths, workers=8):
-        """GET several paths, ``workers`` at a time; the answers in the order of ``paths``."""
+    def get_many(self, paths, workers=8, quiet=False):
+        """GET several paths, ``workers`` at a time; the answers in the order of ``paths``.
+
+        ``quiet``: None where PVE answers an error (a guest gone meanwhile, an agent not running)
+        instead of raising it.
+        """
+        get = self.get
+        if quiet:
+            def get(path):
+                try:
+                    return self.get(path)
+                except PveError:
+                    return None
         if len(paths) <= 1:
-            return [self.get(p) for p in paths]
+            return [get(p) for p in paths]
         from concurrent.futures import ThreadPoolExecutor  # only here: module start-up pays for it otherwise
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(self.get, paths))
+            return list(pool.map(get, paths))
 
     def post(self, api_path, **params):
         return self.request('POST', api_path, **params)
@@ -199,11 +210,12 @@ class PveClient:
 
 
 def client_from_params(params):
-    """A client from a module's connection parameters (see CONNECTION_SPEC)."""
-    return PveClient(params['api_host'], port=params['api_port'], user=params.get('api_user'),
+    """A client from connection parameters named as CONNECTION_SPEC names them (a module's, or an
+    inventory source's options)."""
+    return PveClient(params['api_host'], port=params.get('api_port', DEFAULT_PORT), user=params.get('api_user'),
                      password=params.get('api_password'), token_id=params.get('api_token_id'),
-                     token_secret=params.get('api_token_secret'), validate_certs=params['validate_certs'],
-                     ca_path=params.get('ca_path'), timeout=params['timeout'])
+                     token_secret=params.get('api_token_secret'), validate_certs=params.get('validate_certs', True),
+                     ca_path=params.get('ca_path'), timeout=params.get('timeout', DEFAULT_TIMEOUT))
 
 
 def client_from_module(module):

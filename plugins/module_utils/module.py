@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to the pve.fleet collection: no compatibility promise to other collections.
 """What every pve.fleet module does around its own work: the argument spec with the
-connection options, the client, and turning a PveError into a one-line failure."""
+connection options, the client, warnings, and turning a PveError into a one-line failure."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,11 +22,25 @@ def pve_module(argument_spec, supports_check_mode=True, **kwargs):
     return AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
 
 
+def parse_or_fail(module, build):
+    """``build(module.params)`` (the module's validation, no request); a PveError fails the module, naming the
+    option, before anything is read or written."""
+    try:
+        return build(module.params)
+    except PveError as exc:
+        module.fail_json(msg=str(exc))
+
+
 def run_module(module, action):
-    """Connect, run ``action(module, client) -> result dict``, exit; a PveError fails with its one line."""
+    """Connect, run ``action(module, client) -> result dict``, exit; a PveError fails with its one line.
+
+    A result's ``warnings`` (a list of sentences) go through ``module.warn``.
+    """
     client = client_from_module(module)
     try:
         result = action(module, client)
     except PveError as exc:
         module.fail_json(msg=str(exc), error=exc.to_result())
+    for warning in result.pop('warnings', None) or []:
+        module.warn(warning)
     module.exit_json(**result)

@@ -212,8 +212,9 @@ def yaml_text(data):
         if isinstance(value, (list, tuple)):
             text = '[{0}]'.format(', '.join(yaml_scalar(v, flow=True) for v in value))
         elif isinstance(value, dict):
-            text = '{{{0}}}'.format(', '.join('{0}: {1}'.format(yaml_scalar(k, flow=True), yaml_scalar(v, flow=True))
-                                            for k, v in sorted(value.items())))
+            items = ('{0}: {1}'.format(yaml_scalar(k, flow=True), yaml_scalar(v, flow=True))
+                     for k, v in sorted(value.items()))
+            text = '{{{0}}}'.format(', '.join(items))
         elif isinstance(value, str) and '\n' in value.strip():
             lines.append('{0}: |\n{1}'.format(yaml_scalar(key), '\n'.join('  ' + line
                                                                           for line in value.strip().split('\n'))))

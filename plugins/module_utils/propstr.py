@@ -10,7 +10,8 @@ rewrites what it is sent: booleans come back as 1/0, sizes gain units, MAC addre
 generated. ``normalize`` puts both sides in one spelling so that comparing them is exact.
 
 The format table below follows the PVE 9 API schema (tests/unit checks it against the
-schema's own ``format`` descriptions).
+schema's own ``format`` descriptions). Which config key has which format is declared with the
+guest options (options.py, qemu.py, lxc.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -55,7 +56,7 @@ class PropFormat:
 _DRIVE_BOOLS = ('backup', 'detect_zeroes', 'iothread', 'replicate', 'ro', 'scsiblock', 'shared', 'snapshot', 'ssd')
 
 FORMATS = dict((f.name, f) for f in (
-    PropFormat('qemu-net', 'model', booleans=('firewall', 'link_down'), model_macs=True),
+    PropFormat('qemu-net', 'model', booleans=('firewall', 'host-tunnel', 'link_down'), model_macs=True),
     PropFormat('qemu-drive', 'file', booleans=_DRIVE_BOOLS + ('pre-enrolled-keys',), sizes=('size',)),
     PropFormat('ipconfig'),
     PropFormat('agent', 'enabled', booleans=('enabled', 'freeze-fs', 'fstrim_cloned_disks')),
@@ -69,32 +70,6 @@ FORMATS = dict((f.name, f) for f in (
                sizes=('size',)),
     PropFormat('lxc-features', booleans=('force_rw_sys', 'fuse', 'keyctl', 'mknod', 'nesting'), lists=('mount',)),
 ))
-
-_QEMU_DRIVE = re.compile(r'^(ide|sata|scsi|virtio)\d+$|^(efidisk|tpmstate)0$|^unused\d+$')
-
-
-def format_of(guest_type, key):
-    """The PropFormat of a config key (``net0`` of a qemu guest, ``rootfs`` of an lxc one), or None."""
-    if guest_type == 'qemu':
-        if re.match(r'^net\d+$', key):
-            return FORMATS['qemu-net']
-        if _QEMU_DRIVE.match(key):
-            return FORMATS['qemu-drive']
-        if re.match(r'^ipconfig\d+$', key):
-            return FORMATS['ipconfig']
-        if key in ('agent', 'memory', 'startup', 'boot', 'cpu', 'vga'):
-            return FORMATS[key]
-    elif guest_type == 'lxc':
-        if re.match(r'^net\d+$', key):
-            return FORMATS['lxc-net']
-        if key == 'rootfs' or re.match(r'^(mp|unused)\d+$', key):
-            return FORMATS['lxc-mount']
-        if key == 'features':
-            return FORMATS['lxc-features']
-        if key == 'startup':
-            return FORMATS['startup']
-    return None
-
 
 class PropStringError(ValueError):
     """A property string that cannot be read."""

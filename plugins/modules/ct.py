@@ -277,35 +277,15 @@ diff:
   type: dict
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
-from ansible_collections.pve.fleet.plugins.module_utils.guest import GuestEngine
-from ansible_collections.pve.fleet.plugins.module_utils.lxc import (
-    ARGUMENT_SPEC, LXC, check_unprivileged, default_rootfs, resolve_ostemplate, spec_from_params)
-from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
+from ansible_collections.pve.fleet.plugins.module_utils.guest import converge
+from ansible_collections.pve.fleet.plugins.module_utils.lxc import ARGUMENT_SPEC, spec_from_params
+from ansible_collections.pve.fleet.plugins.module_utils.module import parse_or_fail, pve_module, run_module
 
 
 def main():
     module = pve_module(ARGUMENT_SPEC, required_one_of=[('vmid', 'hostname')])
-    try:
-        spec = spec_from_params(module.params)  # bad input fails here, before any request
-    except PveError as exc:
-        module.fail_json(msg=str(exc))
-    params = module.params
-
-    def converge(module, client):
-        engine = GuestEngine(client, ClusterView.read(client), LXC, params['timeout'], module.check_mode)
-
-        def prepare_create(spec, node, record_task):
-            spec.create_only['ostemplate'] = resolve_ostemplate(
-                client, node, params['template_storage'], spec.create_only.get('ostemplate'), module.check_mode,
-                params['timeout'], record_task)
-            if 'rootfs' not in spec.config:
-                spec.config['rootfs'] = default_rootfs(engine.cluster, node)
-        engine.prepare_create = prepare_create
-        engine.check_existing = lambda spec, config: check_unprivileged(params, config)
-        return engine.converge(spec)
-    run_module(module, converge)
+    spec = parse_or_fail(module, spec_from_params)  # bad input fails here, before any request
+    run_module(module, lambda module, client: converge(client, spec, module.check_mode, module.params['timeout']))
 
 
 if __name__ == '__main__':

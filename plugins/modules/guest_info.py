@@ -142,27 +142,15 @@ guests:
       description: Seconds since the guest started.
       type: int
     config:
-      description: The guest's current configuration, as PVE returns it.
+      description: The guest's current configuration, as PVE returns it, with secret keys (C(cipassword)) shown as V((hidden)).
       returned: when O(config=true)
       type: dict
       sample: {memory: '2048', cores: 2, net0: 'virtio=BC:24:11:2A:00:01,bridge=vmbr0'}
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView, split_tags
+from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView, guest_path
+from ansible_collections.pve.fleet.plugins.module_utils.guest_types import public_config
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-
-
-def matches(guest, params):
-    wanted_tags = split_tags(params['tags'])
-    return all((
-        params['vmid'] is None or guest['vmid'] == params['vmid'],
-        params['name'] is None or guest['name'] == params['name'],
-        params['node'] is None or guest['node'] == params['node'],
-        params['type'] is None or guest['type'] == params['type'],
-        params['pool'] is None or guest['pool'] == params['pool'],
-        params['status'] is None or guest['status'] == params['status'],
-        set(wanted_tags) <= set(guest['tags']),
-    ))
 
 
 def list_guests(module, client):
@@ -170,12 +158,11 @@ def list_guests(module, client):
     cluster = ClusterView.read(client)
     if params['node'] is not None:
         cluster.require_node(params['node'])
-    guests = sorted((g for g in cluster.guests if matches(g, params)), key=lambda g: g['vmid'])
+    guests = cluster.select(vmid=params['vmid'], name=params['name'], node=params['node'], guest_type=params['type'],
+                            pool=params['pool'], status=params['status'], tags=params['tags'])
     if params['config']:
-        paths = ['nodes/{node}/{type}/{vmid}/config'.format(**g) for g in guests]
-        for guest, config in zip(guests, client.get_many(paths)):
-            config.pop('digest', None)
-            guest['config'] = config
+        for guest, config in zip(guests, client.get_many([guest_path(g, 'config') for g in guests])):
+            guest['config'] = public_config(guest['type'], config)
     return dict(changed=False, guests=guests)
 
 

@@ -328,24 +328,15 @@ diff:
   type: dict
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
-from ansible_collections.pve.fleet.plugins.module_utils.guest import GuestEngine
-from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-from ansible_collections.pve.fleet.plugins.module_utils.qemu import ARGUMENT_SPEC, QEMU, spec_from_params
+from ansible_collections.pve.fleet.plugins.module_utils.guest import converge
+from ansible_collections.pve.fleet.plugins.module_utils.qemu import ARGUMENT_SPEC, spec_from_params
+from ansible_collections.pve.fleet.plugins.module_utils.module import parse_or_fail, pve_module, run_module
 
 
 def main():
     module = pve_module(ARGUMENT_SPEC, required_one_of=[('vmid', 'name')])
-    try:
-        spec = spec_from_params(module.params)  # bad input fails here, before any request
-    except PveError as exc:
-        module.fail_json(msg=str(exc))
-
-    def converge(module, client):
-        engine = GuestEngine(client, ClusterView.read(client), QEMU, module.params['timeout'], module.check_mode)
-        return engine.converge(spec)
-    run_module(module, converge)
+    spec = parse_or_fail(module, spec_from_params)  # bad input fails here, before any request
+    run_module(module, lambda module, client: converge(client, spec, module.check_mode, module.params['timeout']))
 
 
 if __name__ == '__main__':

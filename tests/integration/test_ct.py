@@ -11,6 +11,7 @@ def converge_twice(ansible, **options):
     check = ansible.assert_check_mode_writes_nothing(ct_task(**options)).assert_ok()
     first, _second = ansible.assert_idempotent(ct_task(**options))
     assert first.status('ct') == 'changed' and check.status('ct') == 'changed'
+    assert check.task('ct')['changes'] == first.task('ct')['changes']  # the plan check mode showed was done
     return first.task('ct')
 
 
@@ -124,3 +125,36 @@ def test_power_and_removal(ansible, cluster):
     assert 'removing it needs force: true' in msg
     converge_twice(ansible, hostname='pw-ct', state='absent', force=True)
     assert cluster.cts == []
+
+
+def test_clone_with_a_password_is_refused_before_any_write(ansible, cluster):
+    cluster.add_ct(9100, 'ct-tmpl', node='pve1', template=True,
+                   config={'rootfs': 'local-lvm:base-9100-disk-0,size=4G', 'unprivileged': 1})
+    for options, option in ((dict(password='s3cret-clone'), 'password'),
+                            (dict(ssh_public_keys=['ssh-ed25519 AAAAC3Nza x@y']), 'ssh_public_keys'),
+                            (dict(unprivileged=False), 'unprivileged')):
+        cluster.clear_log()
+        result = ansible.assert_check_mode_writes_nothing(ct_task(hostname='ct-clone', clone='ct-tmpl', **options))
+        assert failure(result).startswith(option + ': '), failure(result)
+        msg = failure(ansible.run(ct_task(hostname='ct-clone', clone='ct-tmpl', **options)))
+        assert msg.startswith(option + ': ') and cluster.writes() == [], msg
+    assert [ct.vmid for ct in cluster.cts] == [9100]
+    made = converge_twice(ansible, hostname='ct-clone', clone='ct-tmpl', memory=256)
+    assert made['changes'] == ['clone container ct-tmpl (9100) to ct-clone (vmid 100) on pve1 (full)',
+                               'set memory: 512 -> 256']
+
+
+def test_node_local_template_places_the_container_where_the_template_is(ansible, cluster):
+    cluster.store_file('local', 'debian-13-standard_13.1-2_amd64.tar.zst', 120 * 1024 ** 2, content='vztmpl')
+    cluster.storages['local']['volumes']['vztmpl/debian-13-standard_13.1-2_amd64.tar.zst']['node'] = 'pve3'
+
+    volid = 'local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst'
+    made = converge_twice(ansible, hostname='placed', ostemplate=volid)
+    assert made['node'] == 'pve3' and find(cluster, 'placed').node == 'pve3'
+    cluster.clear_log()
+    msg = failure(ansible.run(ct_task(hostname='elsewhere', ostemplate=volid, node='pve1')))
+    assert msg.startswith('ostemplate: {0} is not on storage local of node pve1'.format(volid)), msg
+    assert cluster.writes() == []
+    msg = failure(ansible.run(ct_task(hostname='nowhere', ostemplate='local:vztmpl/missing_1.0_amd64.tar.zst')))
+    assert msg.startswith('ostemplate: local:vztmpl/missing_1.0_amd64.tar.zst is not on storage local of node'), msg
+    assert 'no online node has it' in msg and cluster.writes() == []

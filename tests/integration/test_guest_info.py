@@ -143,3 +143,11 @@ def test_bad_option_value_fails_before_any_request(ansible, guests):
     assert result.rc != 0
     assert 'type' in result.failed[0]['result']['msg']
     assert guests.request_log == []
+
+
+def test_cloud_init_password_is_hidden_in_read_results(ansible, cluster):
+    ansible.run([{'name': 'vm', 'pve.fleet.vm': {'name': 'ci9', 'cipassword': 'Read-Me-Not-42'}}]).assert_ok()
+    result = info(ansible, name='ci9', config=True).assert_ok()
+    (guest,) = result.task('info')['guests']
+    assert guest['config']['cipassword'] == '(hidden)'
+    assert 'Read-Me-Not-42' not in result.output and 'Read-Me-Not-42' not in str(result.records)

@@ -247,3 +247,14 @@ def test_a_broken_filter_fails_and_names_it(inventory, fleet):
     proc = inventory.run({'filters': ['pve_nothing.attr == 1']})
     assert proc.returncode != 0
     assert "filters: 'pve_nothing.attr == 1' failed" in proc.stderr
+
+
+def test_cloud_init_password_is_hidden_in_hostvars_and_the_cache(inventory, fleet, tmp_path):
+    fleet.vm(100).config['cipassword'] = '$5$hashed$Inventory-Secret'
+    config = {'want_config': True, 'cache': True, 'cache_plugin': 'ansible.builtin.jsonfile',
+              'cache_connection': str(tmp_path / 'cache'), 'cache_timeout': 600}
+    data = inventory.list(config, name='secret')
+    assert data['_meta']['hostvars']['web1']['pve_config']['cipassword'] == '(hidden)'
+    cached = ''.join(open(os.path.join(str(tmp_path / 'cache'), name)).read()
+                     for name in os.listdir(str(tmp_path / 'cache')))
+    assert 'Inventory-Secret' not in json.dumps(data) and 'Inventory-Secret' not in cached

@@ -105,8 +105,8 @@ def test_update_changes_only_what_differs_and_diff_shows_only_that(ansible, clus
     assert sorted(vm_result['changes']) == sorted(['set memory: 1024 -> 2048',
                                                    'set net0: {0},bridge=vmbr0 -> {0},bridge=vmbr0,firewall=1'
                                                    .format(mac)])
-    assert vm_result['diff']['before'] == "memory: 1024\nnet0: '{0},bridge=vmbr0'\n".format(mac)
-    assert vm_result['diff']['after'] == "memory: 2048\nnet0: '{0},bridge=vmbr0,firewall=1'\n".format(mac)
+    assert vm_result['diff']['before'] == "memory: 1024\nnet0: {0},bridge=vmbr0\n".format(mac)
+    assert vm_result['diff']['after'] == "memory: 2048\nnet0: {0},bridge=vmbr0,firewall=1\n".format(mac)
     assert 'cores' not in vm_result['diff']['after'] and 'scsi0' not in vm_result['diff']['after']
     assert find(cluster, 'upd1').config['net0'].startswith(mac)  # the generated MAC is kept
     writes = [(e['method'], e['path'].split('/qemu/')[-1]) for e in cluster.writes()]
@@ -201,7 +201,7 @@ def test_full_and_linked_clones(ansible, cluster):
                            'net0': 'virtio=BC:24:11:00:90:00,bridge=vmbr0'})
     cluster.add_vm(9001, 'plainvm', node='pve2', config={'scsi0': 'local-lvm:vm-9001-disk-0,size=4G'})
     full = converge_twice(ansible, cluster, name='clone-full', clone='tmpl', memory=2048)
-    assert full['changes'][0].startswith('clone VM tmpl (9000) to clone-full on pve2 (full)')
+    assert full['changes'][0] == 'clone VM tmpl (9000) to clone-full (vmid 100) on pve2 (full)'
     assert find(cluster, 'clone-full').config['memory'] == '2048'
     converge_twice(ansible, cluster, name='clone-linked', clone='9000', full=False)
     msg = failure(ansible.run(vm_task(name='clone-bad', clone='plainvm', full=False)))
@@ -302,3 +302,89 @@ def test_secrets_stay_out_of_results_and_diffs(ansible, cluster):
     result = ansible.run(vm_task(name='sec1', cipassword='TopSecret123'), diff=True).assert_ok()
     assert 'TopSecret123' not in result.output
     assert 'TopSecret123' not in str(result.records)
+
+
+# ---------------------------------------------------------------- what PVE stores, compared as PVE treats it
+
+@pytest.mark.parametrize('tags', [['bad tag'], ['web,prod'], ['-dash-first'], ['ok', 'semi;colon']])
+def test_tags_pve_cannot_store_are_refused_before_any_write(ansible, cluster, tags):
+    cluster.clear_log()
+    msg = failure(ansible.run(vm_task(name='tagged', tags=tags)))
+    assert msg.startswith('tags: ') and 'is not a tag PVE can store' in msg, msg
+    assert cluster.writes() == []
+
+
+def test_tags_pve_can_store_converge(ansible, cluster):
+    converge_twice(ansible, cluster, name='tagged', tags=['web_1', 'prod.eu', 'v1+2', 'A-b'])
+    assert find(cluster, 'tagged').config['tags'] == 'a-b;prod.eu;v1+2;web_1'
+
+
+@pytest.mark.parametrize('same', ['disk,network,usb', 'usb, network,disk', '1'])
+def test_hotplug_compares_as_a_set(ansible, cluster, same):
+    converge_twice(ansible, cluster, name='hot1', hotplug='network,disk,usb')
+    cluster.clear_log()
+    again = ansible.run(vm_task(name='hot1', hotplug=same)).assert_ok()
+    assert again.changed == [] and cluster.writes() == []
+
+
+def test_hotplug_change_is_seen(ansible, cluster):
+    converge_twice(ansible, cluster, name='hot2', hotplug='network,disk')
+    changed = converge_twice(ansible, cluster, name='hot2', hotplug='network,disk,memory,cpu')
+    assert changed['changes'] == ['set hotplug: network,disk -> network,disk,memory,cpu']
+
+
+@pytest.mark.parametrize('cpu', ['x86-64-v9', 'Skylake', 'hostt,flags=+aes'])
+def test_unknown_cpu_model_is_refused_before_any_write(ansible, cluster, cpu):
+    cluster.clear_log()
+    msg = failure(ansible.run(vm_task(name='cpu1', cpu=cpu)))
+    assert msg.startswith('cpu: ') and 'is not a CPU model PVE knows' in msg, msg
+    assert cluster.writes() == []
+
+
+def test_known_and_custom_cpu_models_pass_the_check(ansible, cluster):
+    converge_twice(ansible, cluster, name='cpu2', cpu='x86-64-v2-AES,flags=+aes')
+    converge_twice(ansible, cluster, name='cpu2', cpu='host')
+
+
+def test_check_mode_of_a_new_started_vm_reports_it_running(ansible, cluster):
+    check = ansible.assert_check_mode_writes_nothing(vm_task(name='new1', state='started')).assert_ok()
+    result = check.task('vm')
+    assert result['status'] == 'running' and result['vmid'] == 100 and result['changes'][-1] == 'start VM new1'
+
+
+def test_missing_bridge_lists_only_the_nodes_bridges(ansible, cluster):
+    msg = failure(ansible.run(vm_task(name='br1', node='pve1', nets={'net0': 'virtio,bridge=vmbr9'})))
+    assert msg == "nets.net0: bridge 'vmbr9' does not exist on node pve1 (bridges: vmbr0)", msg
+
+
+def test_a_warning_goes_through_module_warn(ansible, cluster):
+    converge_twice(ansible, cluster, name='warn1', node='pve1')
+    result = ansible.run(vm_task(name='warn1', node='pve2')).assert_ok()
+    assert '[WARNING]: VM 100 is on pve1, not on pve2; it is not moved' in result.output.replace('\n', ' ')
+    assert 'DEPRECATION' not in result.output
+
+
+# ---------------------------------------------------------------- the check-mode plan is what the run does
+
+def test_clone_with_cipassword_plans_exactly_what_it_does(ansible, cluster):
+    cluster.add_vm(9000, 'tmpl', node='pve2', template=True,
+                   config={'memory': '1024', 'scsi0': 'local-lvm:base-9000-disk-0,size=4G',
+                           'net0': 'virtio=BC:24:11:00:90:00,bridge=vmbr0'})
+    result = converge_twice(ansible, cluster, name='ci-clone', clone='tmpl', cipassword='Cl0ne-secret',
+                            ciuser='admin', nets={'net0': {'bridge': 'vmbr0', 'macaddr': 'BC:24:11:00:90:00'}})
+    assert result['changes'] == ['clone VM tmpl (9000) to ci-clone (vmid 100) on pve2 (full)',
+                                 'add cipassword: (hidden)', 'add ciuser: admin',
+                                 'set net0: virtio,bridge=vmbr0 -> virtio=BC:24:11:00:90:00,bridge=vmbr0']
+    vm = find(cluster, 'ci-clone')
+    assert vm.config['ciuser'] == 'admin' and vm.config['net0'].upper().startswith('VIRTIO=BC:24:11:00:90:00')
+    assert 'Cl0ne-secret' not in str(result)
+
+
+def test_a_vm_converged_in_one_run_needs_no_second(ansible, cluster):
+    """After the real run, a check-mode run plans nothing: the run did all the plan said."""
+    options = dict(name='whole1', memory=1024, cores=2, tags=['a'], hotplug='disk,network', agent=True,
+                   disks={'scsi0': {'storage': 'local-lvm', 'size': 4}}, nets={'net0': {'bridge': 'vmbr0'}},
+                   cdrom='none', state='started')
+    converge_twice(ansible, cluster, **options)
+    after = ansible.assert_check_mode_writes_nothing(vm_task(**options)).assert_ok()
+    assert after.task('vm')['changes'] == []

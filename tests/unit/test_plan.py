@@ -10,8 +10,8 @@ from ansible_collections.pve.fleet.plugins.module_utils.plan import Plan, Step, 
 text = st.one_of(st.text(st.characters(blacklist_categories=('Cs', 'Cc')), max_size=30),
                  st.from_regex(r'\A[0-9a-z:.,+\-_ #=@~\[\]{}]{0,12}\Z'))
 scalars = st.one_of(text, st.booleans(), st.none())
-values = st.one_of(scalars, st.lists(text, max_size=4), st.dictionaries(st.from_regex(r'\A[a-z_]{1,8}\Z'), text,
-                                                                         max_size=3))
+small_keys = st.from_regex(r'\A[a-z_]{1,8}\Z')
+values = st.one_of(scalars, st.lists(text, max_size=4), st.dictionaries(small_keys, text, max_size=3))
 keys = st.from_regex(r'\A[a-z][a-z0-9_]{0,10}\Z')
 
 

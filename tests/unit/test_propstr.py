@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
+from ansible_collections.pve.fleet.plugins.module_utils.guest_types import KINDS
 from ansible_collections.pve.fleet.plugins.module_utils.propstr import FORMATS, PropStringError
 
 # PVE's API schema as the pinned fakepve (requirements-test.txt) ships it: {'paths': {path: {method: info}}}.
@@ -124,12 +125,12 @@ def test_sshkeys_encoding_round_trips(text):
     ('lxc', 'rootfs', 'lxc-mount'), ('lxc', 'mp4', 'lxc-mount'), ('lxc', 'features', 'lxc-features'),
 ])
 def test_format_of(guest, key, name):
-    assert propstr.format_of(guest, key) is FORMATS[name]
+    assert KINDS[guest].format_of(key) is FORMATS[name]
 
 
 def test_format_of_plain_keys_is_none():
-    assert propstr.format_of('qemu', 'name') is None
-    assert propstr.format_of('lxc', 'hostname') is None
+    assert KINDS['qemu'].format_of('name') is None
+    assert KINDS['lxc'].format_of('hostname') is None
 
 
 # -- the table agrees with PVE's own schema
