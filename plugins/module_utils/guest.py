@@ -184,8 +184,9 @@ def locate(spec, cluster):
     return guest, source
 
 
-def read_states(client, cluster, specs):
-    """One GuestState (or the PveError that names why not) per spec, reading every config needed at once."""
+def read_states(client, cluster, specs, workers=8):
+    """One GuestState (or the PveError that names why not) per spec, reading every config needed at once,
+    ``workers`` requests at a time."""
     located, paths = [], []
     for spec in specs:
         try:
@@ -198,7 +199,7 @@ def read_states(client, cluster, specs):
             paths.append(pending_path(guest))
         elif source is not None:
             paths.append(pending_path(source))
-    answers = iter(client.get_many(paths))
+    answers = iter(client.get_many(paths, workers=workers))
     states = []
     for spec, item in zip(specs, located):
         if isinstance(item, PveError):
