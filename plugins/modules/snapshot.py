@@ -182,49 +182,50 @@ snapshots:
     parent:
       description: The snapshot it was taken on top of, if any.
       type: str
-upids:
-  description: The PVE tasks the module ran (create, delete and rollback), in order.
+changes:
+  description: What was done (in check mode, what would be done), one sentence per snapshot taken, described,
+    removed or rolled back to.
+  returned: always
+  type: list
+  elements: str
+  sample: ['take snapshot daily_20261125 with the RAM state',
+           'remove snapshot daily_20261117 (retention: the newest 7 daily_* are kept)']
+diff:
+  description:
+    - The snapshot names before and after as YAML text, with the guest's C(current) snapshot for a rollback and
+      the old and new description of a snapshot whose description changes.
+  returned: always
+  type: dict
+tasks:
+  description: The UPIDs of the PVE tasks the run waited for (take, remove and rollback), in order; empty in check mode.
   returned: always
   type: list
   elements: str
   sample: ['UPID:pve1:00001234:00005678:6745A000:qmsnapshot:100:root@pam:']
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-from ansible_collections.pve.fleet.plugins.module_utils.selection import select_guest
-from ansible_collections.pve.fleet.plugins.module_utils.snapshots import apply, plan, predict, read_snapshots
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
+from ansible_collections.pve.fleet.plugins.module_utils.snapshots import (
+    SnapshotSpec, apply_snapshots, plan_snapshots, read_current, read_snapshots)
 
 
 def manage(module, client):
-    params = module.params
-    guest = select_guest(ClusterView.read(client), params['vmid'], params['name'])
-    snaps, current = read_snapshots(client, guest)
-    steps = plan(guest, snaps, params)
-    before = [s['name'] for s in snaps]
-    before_current = current
-    upids = []
-    if module.check_mode:
-        after_snaps = predict(snaps, steps, params)
-        if any(step[0] in ('create', 'rollback') for step in steps):
-            current = params['snapname']
+    spec = SnapshotSpec.from_params(module.params)
+    guest, snaps, current = read_current(client, spec)
+    plan = plan_snapshots(spec, guest, snaps, current)
+    run = execute(client, plan, apply_snapshots, module.check_mode, module.params['timeout'])
+    if plan.changed and not module.check_mode:
+        snaps, current = read_snapshots(client, guest)
     else:
-        upids = apply(client, guest, steps, params, params['timeout'])
-        after_snaps, current = read_snapshots(client, guest) if steps else (snaps, current)
-    result = dict(
-        changed=bool(steps), vmid=guest['vmid'], node=guest['node'], type=guest['type'],
-        created=[n for a, n in steps if a == 'create'], removed=[n for a, n in steps if a == 'delete'],
-        current=current, snapshots=after_snaps, upids=upids,
-    )
-    if params['snapname'] is not None:
-        result['snapname'] = params['snapname']
-    if params['state'] == 'rollback':
-        result['rolled_back'] = params['snapname']
-    if module._diff and steps:
-        result['diff'] = dict(before=dict(snapshots=before), after=dict(snapshots=[s['name'] for s in after_snaps]))
-        if params['state'] == 'rollback':
-            result['diff']['before']['current'] = before_current
-            result['diff']['after']['current'] = params['snapname']
+        snaps, current = plan.snapshots, plan.current  # in check mode: what the run would leave
+    result = plan.result(run)
+    result.update(vmid=guest['vmid'], node=guest['node'], type=guest['type'], created=plan.created,
+                  removed=plan.removed, current=current, snapshots=snaps)
+    if spec.snapname is not None:
+        result['snapname'] = spec.snapname
+    if spec.state == 'rollback':
+        result['rolled_back'] = spec.snapname
     return result
 
 

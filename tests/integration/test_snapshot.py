@@ -1,6 +1,7 @@
 """pve.fleet.snapshot through ansible-playbook against the fake cluster."""
 
 import pytest
+import yaml
 
 
 @pytest.fixture
@@ -21,22 +22,43 @@ def names(result, task='snap'):
     return [s['name'] for s in result.task(task)['snapshots']]
 
 
+def converge(ansible, served, tasks):
+    """Check mode writes nothing and says what the run then does; the run changes, a second run nothing."""
+    check = ansible.assert_check_mode_writes_nothing(tasks, env=served.env).assert_ok()
+    first, second = ansible.assert_idempotent(tasks, env=served.env)
+    assert check.task('snap')['changes'] == first.task('snap')['changes'] != []
+    # What check mode predicts is what the run leaves (a snapshot still to be taken has no time yet).
+    def seen(result):
+        return [dict(s, snaptime=None) for s in result.task('snap')['snapshots']]
+    assert seen(check) == seen(first)
+    assert check.task('snap')['current'] == first.task('snap')['current']
+    return first, second
+
+
+def diff(result, task='snap'):
+    shown = result.task(task)['diff']
+    return yaml.safe_load(shown['before']) or {}, yaml.safe_load(shown['after']) or {}
+
+
 def test_lifecycle_take_idempotent_then_remove(ansible, guests, served):
     tasks = snap(name='web1', snapname='before_upgrade', description='before the upgrade')
-    first, second = ansible.assert_idempotent(tasks, env=served.env)
+    first, second = converge(ansible, served, tasks)
     created = first.task('snap')
     assert created['changed'] and created['created'] == ['before_upgrade']
+    assert created['changes'] == ['take snapshot before_upgrade']
     assert (created['vmid'], created['node'], created['type']) == (100, 'pve2', 'qemu')
-    assert created['upids'][0].startswith('UPID:pve2:') and ':qmsnapshot:100:' in created['upids'][0]
+    assert len(created['tasks']) == 1
+    assert created['tasks'][0].startswith('UPID:pve2:') and ':qmsnapshot:100:' in created['tasks'][0]
     assert created['snapshots'][0]['description'] == 'before the upgrade'
     assert created['current'] == 'before_upgrade'
-    assert second.task('snap')['created'] == [] and second.task('snap')['upids'] == []
+    assert second.task('snap')['created'] == [] and second.task('snap')['tasks'] == []
+    assert second.task('snap')['changes'] == []
     assert list(guests.vm(100).snapshots) == ['before_upgrade']
 
-    gone, again = ansible.assert_idempotent(snap(vmid=100, snapname='before_upgrade', state='absent'),
-                                            env=served.env)
+    gone, again = converge(ansible, served, snap(vmid=100, snapname='before_upgrade', state='absent'))
     assert gone.task('snap')['removed'] == ['before_upgrade']
-    assert gone.task('snap')['snapshots'] == []
+    assert gone.task('snap')['changes'] == ['remove snapshot before_upgrade']
+    assert gone.task('snap')['snapshots'] == [] and gone.task('snap')['current'] is None
     assert again.task('snap')['removed'] == []
     assert guests.vm(100).snapshots == {}
 
@@ -47,7 +69,8 @@ def test_container_snapshot_and_rollback(ansible, guests, served):
     result = ansible.run(snap(vmid=200, snapname='clean', state='rollback', start=True), env=served.env).assert_ok()
     rolled = result.task('snap')
     assert rolled['changed'] and rolled['rolled_back'] == 'clean' and rolled['type'] == 'lxc'
-    assert ':vzrollback:200:' in rolled['upids'][0]
+    assert ':vzrollback:200:' in rolled['tasks'][0]
+    assert rolled['changes'] == ['roll back CT 200 (cache1) on pve1 to snapshot clean, then start it']
     assert guests.ct(200).config['memory'] == 512
     assert guests.ct(200).status == 'running'
 
@@ -58,14 +81,24 @@ def test_vm_rollback_restores_config(ansible, guests, served):
     guests.vm(100).config['memory'] = '4096'
     result = ansible.run(snap(vmid=100, snapname='s1', state='rollback'), env=served.env, diff=True).assert_ok()
     assert guests.vm(100).config['memory'] == '2048'
-    assert result.task('snap')['diff']['after']['current'] == 's1'
+    assert diff(result) == ({'current': 's1', 'snapshots': ['s1']}, {'current': 's1', 'snapshots': ['s1']})
+
+
+def test_vmstate_only_of_a_running_vm(ansible, guests, served):
+    # PVE saves no RAM of a stopped VM: the plan says so, and the run agrees.
+    guests.add_vm(102, 'cold1', node='pve1', status='stopped', config={'scsi0': 'local-lvm:vm-102-disk-0,size=4G'})
+    first, _second = converge(ansible, served, snap(vmid=102, snapname='cold', vmstate=True))
+    assert first.task('snap')['changes'] == ['take snapshot cold']
+    assert not guests.vm(102).snapshots['cold'].get('vmstate')
 
 
 def test_description_of_existing_snapshot_is_updated(ansible, guests, served):
     ansible.run(snap(vmid=100, snapname='s1', description='old'), env=served.env).assert_ok()
     guests.clear_log()
-    changed = ansible.assert_idempotent(snap(vmid=100, snapname='s1', description='new'), env=served.env)[0]
+    changed = converge(ansible, served, snap(vmid=100, snapname='s1', description='new'))[0]
     assert changed.task('snap')['changed'] and changed.task('snap')['created'] == []
+    assert changed.task('snap')['changes'] == ['set the description of snapshot s1: old -> new']
+    assert changed.task('snap')['tasks'] == []  # PVE runs no task for a description
     assert guests.vm(100).snapshots['s1']['description'] == 'new'
 
 
@@ -74,9 +107,13 @@ def test_retention_keeps_newest_with_prefix(ansible, guests, served):
     for i, name in enumerate(['daily_1', 'daily_2', 'daily_3', 'daily_4', 'manual']):
         vm.snapshots[name] = {'snaptime': 1000 + i, 'description': ''}
     tasks = snap(vmid=100, snapname='daily_5', prefix='daily_', retention=3)
-    first, second = ansible.assert_idempotent(tasks, env=served.env)
+    first, second = converge(ansible, served, tasks)
     assert first.task('snap')['created'] == ['daily_5']
     assert first.task('snap')['removed'] == ['daily_1', 'daily_2']
+    assert first.task('snap')['changes'] == ['take snapshot daily_5',
+                                             'remove snapshot daily_1 (retention: the newest 3 daily_* are kept)',
+                                             'remove snapshot daily_2 (retention: the newest 3 daily_* are kept)']
+    assert len(first.task('snap')['tasks']) == 3
     assert sorted(vm.snapshots) == ['daily_3', 'daily_4', 'daily_5', 'manual']
     assert second.task('snap')['removed'] == []
 
@@ -85,7 +122,7 @@ def test_retention_alone_prunes(ansible, guests, served):
     vm = guests.vm(100)
     for i in range(4):
         vm.snapshots['hourly_{0}'.format(i)] = {'snaptime': 1000 + i, 'description': ''}
-    result = ansible.run(snap(vmid=100, prefix='hourly_', retention=1), env=served.env).assert_ok()
+    result = converge(ansible, served, snap(vmid=100, prefix='hourly_', retention=1))[0]
     assert result.task('snap')['removed'] == ['hourly_0', 'hourly_1', 'hourly_2']
     assert list(vm.snapshots) == ['hourly_3']
 
@@ -107,7 +144,8 @@ def test_check_mode_writes_nothing_and_predicts(ansible, guests, served):
     task = result.task('snap')
     assert task['changed'] and task['created'] == ['d_9'] and task['removed'] == ['d_0', 'd_1']
     assert [s['name'] for s in task['snapshots']] == ['d_2', 'd_9']
-    assert task['diff'] == {'before': {'snapshots': ['d_0', 'd_1', 'd_2']}, 'after': {'snapshots': ['d_2', 'd_9']}}
+    assert task['current'] == 'd_9' and task['tasks'] == []
+    assert diff(result) == ({'snapshots': ['d_0', 'd_1', 'd_2']}, {'snapshots': ['d_2', 'd_9']})
     assert sorted(vm.snapshots) == ['d_0', 'd_1', 'd_2']
     for state in ('absent', 'rollback'):
         result = ansible.assert_check_mode_writes_nothing(snap(vmid=100, snapname='d_1', state=state),
