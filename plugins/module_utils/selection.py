@@ -4,7 +4,8 @@
 # Private to the pve.fleet collection: no compatibility promise to other collections.
 """The one guest a day-two module acts on, chosen by ``vmid`` and/or ``name`` cluster-wide.
 
-Errors name the option the user set, so a wrong id or name reads as what to fix.
+Errors name the option the user set, so a wrong id or name reads as what to fix. A guest's API
+path (``guest_path``) and the node checks (``require_node``, ``require_online``) are ClusterView's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,11 +28,6 @@ def describe(guest):
     if guest.get('name'):
         label += ' ({0})'.format(guest['name'])
     return '{0} on {1}'.format(label, guest['node'])
-
-
-def guest_path(guest, *parts):
-    """The API path of a guest (``nodes/pve1/qemu/100``), with more parts joined on."""
-    return '/'.join(['nodes', guest['node'], guest['type'], str(guest['vmid'])] + [str(p) for p in parts])
 
 
 def select_guest(cluster, vmid=None, name=None, required=True):
@@ -58,10 +54,3 @@ def require_unlocked(guest, doing):
     if guest.get('lock'):
         raise PveError('cannot {0} {1}: it is locked ({2}); wait for that job to end or unlock it'.format(
             doing, describe(guest), guest['lock']))
-
-
-def require_online(cluster, node, option='node'):
-    """Fail for a node not in the cluster or not online."""
-    cluster.require_node(node, option)
-    if cluster.nodes[node].get('status') != 'online':
-        raise PveError('{0}: node {1!r} is offline'.format(option, node))

@@ -130,34 +130,39 @@ local_disks:
   type: list
   elements: str
   sample: ['local-lvm:vm-100-disk-0']
-upid:
-  description: The migration task.
-  returned: when the guest was migrated
-  type: str
-  sample: 'UPID:pve1:00001234:00005678:6745A000:qmigrate:100:root@pam:'
+changes:
+  description: What was done (in check mode, what would be done); empty when the guest is on the target already.
+  returned: always
+  type: list
+  elements: str
+  sample: ['migrate VM 100 (web1) on pve1 to pve2 (live)']
+diff:
+  description: The guest's node before and after, as YAML text.
+  returned: always
+  type: dict
+tasks:
+  description: The UPID of the migration task, in a list; empty in check mode and when nothing moved.
+  returned: always
+  type: list
+  elements: str
+  sample: ['UPID:pve1:00001234:00005678:6745A000:qmigrate:100:root@pam:']
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
-from ansible_collections.pve.fleet.plugins.module_utils.migration import migrate, plan_migration
+from ansible_collections.pve.fleet.plugins.module_utils.migration import (
+    MigrationSpec, apply_migration, plan_migration, read_current)
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-from ansible_collections.pve.fleet.plugins.module_utils.selection import select_guest
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
 
 
 def move(module, client):
-    params = module.params
-    cluster = ClusterView.read(client)
-    guest = select_guest(cluster, params['vmid'], params['name'])
-    result = dict(changed=False, vmid=guest['vmid'], type=guest['type'], node=guest['node'],
-                  source_node=guest['node'], target=params['target'], mode='none', local_disks=[])
-    if guest['node'] == params['target']:
-        return result
-    plan = plan_migration(client, cluster, guest, params)
-    result.update(changed=True, mode=plan['mode'], local_disks=plan['local_disks'])
-    if module._diff:
-        result['diff'] = dict(before=dict(node=guest['node']), after=dict(node=params['target']))
-    if not module.check_mode:
-        result['upid'] = migrate(client, guest, plan, params, params['timeout'])
-        result['node'] = params['target']
+    spec = MigrationSpec.from_params(module.params)
+    cluster, guest, precondition = read_current(client, spec)
+    plan = plan_migration(spec, cluster, guest, precondition)
+    run = execute(client, plan, apply_migration, module.check_mode, module.params['timeout'])
+    result = plan.result(run)
+    result.update(vmid=guest['vmid'], type=guest['type'], source_node=guest['node'], target=spec.target,
+                  node=spec.target if plan.changed and not module.check_mode else guest['node'],
+                  mode=plan.mode, local_disks=plan.local_disks)
     return result
 
 

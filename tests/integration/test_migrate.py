@@ -1,6 +1,7 @@
 """pve.fleet.migrate through ansible-playbook against the fake cluster (tests/fakecluster/migration.py)."""
 
 import pytest
+import yaml
 
 
 @pytest.fixture
@@ -21,6 +22,15 @@ def mig(**options):
     return [{'name': 'migrate', 'pve.fleet.migrate': options}]
 
 
+def converge(ansible, served, tasks, diff=False):
+    """Check mode writes nothing and says what the run then does; the run moves the guest, a second run nothing."""
+    check = ansible.assert_check_mode_writes_nothing(tasks, env=served.env, diff=diff).assert_ok()
+    first, second = ansible.assert_idempotent(tasks, env=served.env, diff=diff)
+    assert check.task('migrate')['changes'] == first.task('migrate')['changes'] != []
+    assert check.task('migrate')['mode'] == first.task('migrate')['mode']
+    return first, second
+
+
 def failure(result):
     assert result.rc != 0, result.output
     msg = result.failed[0]['result']['msg']
@@ -29,15 +39,18 @@ def failure(result):
 
 
 def test_running_vm_on_shared_storage_migrates_online_and_is_idempotent(ansible, guests, served):
-    first, second = ansible.assert_idempotent(mig(name='web1', target='pve2'), env=served.env, diff=True)
+    first, second = converge(ansible, served, mig(name='web1', target='pve2'), diff=True)
     moved = first.task('migrate')
     assert moved['changed'] and moved['mode'] == 'online' and moved['local_disks'] == []
     assert (moved['vmid'], moved['source_node'], moved['node'], moved['target']) == (100, 'pve1', 'pve2', 'pve2')
-    assert ':qmigrate:100:' in moved['upid'] and moved['upid'].startswith('UPID:pve1:')
-    assert moved['diff'] == {'before': {'node': 'pve1'}, 'after': {'node': 'pve2'}}
+    task, = moved['tasks']
+    assert ':qmigrate:100:' in task and task.startswith('UPID:pve1:')
+    assert moved['changes'] == ['migrate VM 100 (web1) on pve1 to pve2 (live)']
+    assert (yaml.safe_load(moved['diff']['before']), yaml.safe_load(moved['diff']['after'])) == (
+        {'node': 'pve1'}, {'node': 'pve2'})
     assert guests.vm(100).node == 'pve2' and guests.vm(100).status == 'running'
     again = second.task('migrate')
-    assert again['mode'] == 'none' and again['node'] == 'pve2' and 'upid' not in again
+    assert again['mode'] == 'none' and again['node'] == 'pve2' and again['tasks'] == [] and again['changes'] == []
 
 
 def test_one_request_to_decide_and_one_to_move(ansible, guests, served):
@@ -56,23 +69,23 @@ def test_running_vm_with_local_disks_needs_with_local_disks(ansible, guests, ser
                    '(local-lvm:vm-101-disk-0 (scsi0)): set with_local_disks=true to copy them during the live '
                    'migration')
     assert guests.writes() == []
-    result = ansible.run(mig(vmid=101, target='pve2', with_local_disks=True), env=served.env).assert_ok()
-    moved = result.task('migrate')
+    moved = converge(ansible, served, mig(vmid=101, target='pve2', with_local_disks=True))[0].task('migrate')
     assert moved['mode'] == 'online' and moved['local_disks'] == ['local-lvm:vm-101-disk-0']
+    assert moved['changes'] == ['migrate VM 101 (db1) on pve1 to pve2 (live), copying local-lvm:vm-101-disk-0']
     assert guests.vm(101).node == 'pve2'
 
 
 def test_stopped_vm_with_local_disk_migrates_offline(ansible, guests, served):
-    result = ansible.run(mig(name='batch1', target='pve3'), env=served.env).assert_ok()
-    moved = result.task('migrate')
+    moved = converge(ansible, served, mig(name='batch1', target='pve3'))[0].task('migrate')
     assert moved['mode'] == 'offline' and moved['local_disks'] == ['local-lvm:vm-102-disk-0']
     assert guests.vm(102).node == 'pve3' and guests.vm(102).status == 'stopped'
 
 
 def test_running_container_moves_in_restart_mode(ansible, guests, served):
-    first = ansible.assert_idempotent(mig(name='cache1', target='pve1'), env=served.env)[0]
+    first = converge(ansible, served, mig(name='cache1', target='pve1'))[0]
     moved = first.task('migrate')
-    assert moved['mode'] == 'restart' and moved['type'] == 'lxc' and ':vzmigrate:200:' in moved['upid']
+    assert moved['mode'] == 'restart' and moved['type'] == 'lxc' and ':vzmigrate:200:' in moved['tasks'][0]
+    assert moved['changes'] == ['migrate CT 200 (cache1) on pve2 to pve1 (restart mode)']
     assert guests.ct(200).node == 'pve1' and guests.ct(200).status == 'running'
 
 
@@ -80,7 +93,7 @@ def test_check_mode_writes_nothing(ansible, guests, served):
     result = ansible.assert_check_mode_writes_nothing(mig(vmid=101, target='pve3', with_local_disks=True),
                                                       env=served.env).assert_ok()
     task = result.task('migrate')
-    assert task['changed'] and task['mode'] == 'online' and task['node'] == 'pve1' and 'upid' not in task
+    assert task['changed'] and task['mode'] == 'online' and task['node'] == 'pve1' and task['tasks'] == []
     assert guests.vm(101).node == 'pve1'
     msg = failure(ansible.assert_check_mode_writes_nothing(mig(vmid=101, target='pve3'), env=served.env))
     assert 'with_local_disks=true' in msg
@@ -135,5 +148,7 @@ def test_failed_task_reports_its_log_tail(ansible, guests, served):
 def test_target_storage_maps_local_disks(ansible, guests, served):
     result = ansible.run(mig(vmid=102, target='pve1', target_storage='shared'), env=served.env).assert_ok()
     assert result.task('migrate')['mode'] == 'offline'
+    assert result.task('migrate')['changes'] == [
+        'migrate VM 102 (batch1) on pve2 to pve1 (offline), copying local-lvm:vm-102-disk-0 to shared']
     vm = guests.vm(102)
     assert vm.node == 'pve1' and vm.config['scsi0'].startswith('shared:')
