@@ -163,8 +163,8 @@ def plan_acl(spec, acl, roles=None, users=None, groups=None):
             text = '{0} of {1} on {2}: propagate {3}'.format(role, label(kind, ugid), spec.path,
                                                              'on' if prop else 'off')
         else:
-            text = 'grant {0} to {1} on {2}{3}'.format(role, label(kind, ugid), spec.path,
-                                                      '' if prop else ' (not propagated)')
+            text = 'grant {0} to {1} on {2}{3}'.format(
+                role, label(kind, ugid), spec.path, '' if prop else ' (not propagated)')
         plan.steps.append(Step('grant', text=text, data={'kind': kind, 'ugid': ugid, 'role': role,
                                                          'propagate': prop}))
     for (kind, ugid, role), _prop in sorted(remove.items()):

@@ -139,4 +139,3 @@ BAD_INPUT = [
 def test_bad_input_refused_before_any_write(ansible, served, guests):
     served.run(guests.backup_jobs.__setitem__, 'kept', {'type': 'vzdump', 'schedule': 'daily', 'all': 1, 'enabled': 1})
     assert_refused_before_any_write(ansible, served, guests, 'backup_job', BAD_INPUT, lambda: jobs(guests))
-

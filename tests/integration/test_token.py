@@ -15,8 +15,8 @@ def tokens_of(cluster, userid):
 
 def show(var):
     """A debug task that puts a registered result (minus its secret) into the record of the run."""
-    return {'name': 'show ' + var, 'ansible.builtin.debug': {'msg': '{{ ' + var + ' | dict2items | rejectattr("key", '
-                                                                           '"equalto", "secret") | items2dict }}'}}
+    template = '{{ ' + var + ' | dict2items | rejectattr("key", "equalto", "secret") | items2dict }}'
+    return {'name': 'show ' + var, 'ansible.builtin.debug': {'msg': template}}
 
 
 def shown(result, var):
@@ -66,8 +66,8 @@ def test_regenerate_issues_a_new_secret_and_keeps_the_acls(ansible, served, clus
                           task('acl', path='/vms', roles=['PVEAuditor'], tokens=['ci@pve!deploy'])]).assert_ok()
     old = cluster.apitokens['ci@pve!deploy']
     tasks = [dict(task('token', userid='ci@pve', tokenid='deploy', regenerate=True), register='rotated'),
-             show('rotated'), {'name': 'length',
-                                           'ansible.builtin.debug': {'msg': '{{ rotated.secret | default("") | length }}'}}]
+             show('rotated'),
+             {'name': 'length', 'ansible.builtin.debug': {'msg': '{{ rotated.secret | default("") | length }}'}}]
     check = check_mode_clean(ansible, served, cluster, tasks)
     assert cluster.apitokens['ci@pve!deploy'] == old and shown(check, 'rotated')['changes'] == [
         'regenerate the secret of API token ci@pve!deploy (the old secret stops working; the new one is returned once)']

@@ -11,8 +11,8 @@ ROLES = {
     'PVEAuditor': {'privs': frozenset(['VM.Audit', 'Sys.Audit']), 'special': True},
     'Mine': {'privs': frozenset(['VM.Audit']), 'special': False},
 }
-GROUPS = {'ops': {'comment': 'Operators', 'users': frozenset(['alice@pve'])}, 'dev': {'comment': None,
-                                                                                        'users': frozenset()}}
+GROUPS = {'ops': {'comment': 'Operators', 'users': frozenset(['alice@pve'])},
+          'dev': {'comment': None, 'users': frozenset()}}
 ALICE = {'userid': 'alice@pve', 'enable': 1, 'expire': 0, 'email': 'alice@example.org', 'groups': 'ops',
          'keys': 'KEY1', 'tokens': [{'tokenid': 'ci', 'privsep': 1, 'expire': 0, 'comment': 'CI'}]}
 

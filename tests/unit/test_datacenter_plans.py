@@ -84,8 +84,8 @@ def pool(**params):
     return PoolSpec.from_params(base)
 
 
-def pool_state(pool_record=WEB, poolids=('web', 'other')):
-    return PoolState(frozenset(poolids), pool_record, ClusterView(RESOURCES))
+def pool_state(pool_record='web', poolids=('web', 'other')):
+    return PoolState(frozenset(poolids), WEB if pool_record == 'web' else pool_record, ClusterView(RESOURCES))
 
 
 def test_pool_members_by_vmid_and_name():
