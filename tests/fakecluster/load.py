@@ -5,7 +5,8 @@ QEMU process holds about its configured memory, a container what it uses. Simpli
 a node has a fixed base load, each running guest adds its configured memory (or
 `stats['mem']` when a test set one) and its CPU share (`stats['cpu']`, else fakepve's
 0.02) times its vCPUs; stopped guests add nothing. Sizes per node: `nodes[name]['maxmem']`,
-`['maxcpu']`. Shown in /nodes, /cluster/resources (type node) and /nodes/{node}/status.
+`['maxcpu']`. Shown in /nodes, /cluster/resources (type node) and /nodes/{node}/status; a running
+guest's `mem` in /cluster/resources is the same figure its node counts for it.
 """
 
 import json
@@ -46,15 +47,26 @@ class NodeLoad(object):
         for guest in self._guests():
             if guest.node != node or guest.status != 'running':
                 continue
-            mem += guest.stats.get('mem', _memory_mib(guest.config) * MIB)
+            mem += self.guest_memory(guest)
             cpus += guest.stats.get('cpu', IDLE_GUEST_CPU) * self._guest_vcpus(guest)
         return {'cpu': round(min(cpus / maxcpu, 1.0), 4), 'maxcpu': maxcpu, 'mem': min(mem, maxmem),
                 'maxmem': maxmem}
 
+    def guest_memory(self, guest):
+        """Bytes a running guest holds, the same figure its node's load counts."""
+        return guest.stats.get('mem', _memory_mib(guest.config) * MIB)
+
     def _with_load(self, entries):
+        """Nodes carry the load of their running guests; each running guest shows the memory counted for it
+        (so a placement computed from cluster/resources adds up the way the nodes do)."""
         for entry in entries:
             if entry.get('type') == 'node' and entry.get('status') == 'online':
                 entry.update(self.node_load(entry['node']))
+            elif entry.get('type') in ('qemu', 'lxc') and entry.get('status') == 'running':
+                guest = self.guest(int(entry['vmid']))
+                if guest is not None:
+                    entry['mem'] = self.guest_memory(guest)
+                    entry['maxmem'] = max(entry.get('maxmem') or 0, entry['mem'])
         return entries
 
     async def _nodes(self, request):
