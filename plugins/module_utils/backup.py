@@ -2,11 +2,14 @@
 # Copyright: (c) 2026, pve.fleet developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to the pve.fleet collection: no compatibility promise to other collections.
-"""Backups: which guests a backup takes, vzdump per node, and the archives on the cluster's storages.
+"""Backups: which guests a backup takes, vzdump per node, the archives on the cluster's storages, restores.
 
 Shared by the backup, backup_info and restore modules. An archive is a ``backup``
 volume named ``vzdump-<qemu|lxc>-<vmid>-YYYY_MM_DD-HH_MM_SS.<vma|tar>[.zst|.gz|.lzo]``;
 a shared storage is listed once, a node-local one on each node that has it.
+
+Backup and restore follow the plan layer: a spec checked without a request, a read, a pure
+``plan_backup`` / ``plan_restore``, and ``apply_backup`` / ``apply_restore``, the only code that writes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,11 +19,12 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView, split_tags
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import split_tags
+from ansible_collections.pve.fleet.plugins.module_utils.plan import Plan, Step
 from ansible_collections.pve.fleet.plugins.module_utils.prune import format_prune, prune_from_option
 from ansible_collections.pve.fleet.plugins.module_utils.selection import describe
-from ansible_collections.pve.fleet.plugins.module_utils.tasks import PveTaskError, wait_for_task
+from ansible_collections.pve.fleet.plugins.module_utils.tasks import PveTaskError
 
 ARCHIVE_NAME = re.compile(r'(?:^|/)vzdump-(qemu|lxc|openvz)-(\d+)-(\d{4})_(\d\d)_(\d\d)-(\d\d)_(\d\d)_(\d\d)\.')
 COMPRESS = {'none': '0', 'lzo': 'lzo', 'gzip': 'gzip', 'zstd': 'zstd'}
@@ -56,21 +60,21 @@ def archive_record(item, storage, node, shared):
 def backup_storages(cluster, storage=None, node=None):
     """[(storage, node to list it on, shared)]: each shared backup storage once, node-local ones per node."""
     if storage is not None and storage not in cluster.storages:
-        raise PveError('storage: {0!r} is not a storage of the cluster (storages: {1})'.format(
+        # The wording of ClusterView.check_storage, which needs a node; a listing may span them all.
+        raise PveError('storage: storage {0!r} does not exist (storages: {1})'.format(
             storage, ', '.join(sorted(cluster.storages)) or 'none'))
     online = cluster.online_nodes()
     out = []
     for sid in sorted(cluster.storages):
         if storage is not None and sid != storage:
             continue
-        per_node = cluster.storages[sid]
-        nodes = [n for n in sorted(per_node) if n in online and per_node[n].get('status', 'available') == 'available'
-                 and 'backup' in str(per_node[n].get('content', '')).split(',')]
+        nodes = [n for n in online if (cluster.storage_on(sid, n) or {}).get('status', 'available') == 'available'
+                 and 'backup' in cluster.storage_content(sid, n)]
         if node is not None:
             nodes = [n for n in nodes if n == node]
         if not nodes:
             continue
-        if any(per_node[n].get('shared') for n in nodes):
+        if cluster.is_shared(sid):
             out.append((sid, nodes[0], True))
         else:
             out.extend((sid, n, False) for n in nodes)
@@ -79,7 +83,11 @@ def backup_storages(cluster, storage=None, node=None):
 
 def list_archives(client, cluster, storage=None, node=None, vmid=None):
     """Every backup archive the cluster's storages hold (optionally of one storage, node or vmid), oldest first."""
-    where = backup_storages(cluster, storage, node)
+    return read_archives(client, backup_storages(cluster, storage, node), vmid)
+
+
+def read_archives(client, where, vmid=None):
+    """The archives on the storages ``where`` ([(storage, node, shared)] as backup_storages gives), oldest first."""
     paths = []
     for sid, on, _shared in where:
         path = 'nodes/{0}/storage/{1}/content?content=backup'.format(on, sid)
@@ -107,56 +115,32 @@ def latest_per_guest(archives):
 
 # ------------------------------------------------------------------- vzdump
 
-def select_for_backup(cluster, params):
-    """The guests a backup takes: vmid/name pick them (all when ``all``), node/pool/tags narrow; sorted by vmid."""
-    picked = {}
-    for vmid in params.get('vmid') or []:
-        guest = cluster.find_guest(vmid=vmid)
-        if guest is None:
-            raise PveError('vmid {0}: no such guest in the cluster'.format(vmid))
-        picked[guest['vmid']] = guest
-    for name in params.get('name') or []:
-        guest = cluster.find_guest(name=name)
-        if guest is None:
-            raise PveError('name {0!r}: no guest of that name in the cluster'.format(name))
-        picked[guest['vmid']] = guest
-    explicit = bool(picked)
-    if not explicit:
-        picked = dict((g['vmid'], g) for g in cluster.guests)
-    if params.get('node') is not None:
-        cluster.require_node(params['node'])
-    tags = set(split_tags(params.get('tags')))
-    chosen = []
-    for vmid in sorted(picked):
-        guest = picked[vmid]
-        narrowed = ((params.get('node') is None or guest['node'] == params['node'])
-                    and (params.get('pool') is None or guest['pool'] == params['pool'])
-                    and tags <= set(guest['tags']))
-        if narrowed:
-            chosen.append(guest)
-        elif explicit:
-            raise PveError('{0} was named by vmid/name but is not in the node/pool/tags it is narrowed to'.format(
-                describe(guest)))
-    return chosen
+class BackupSpec:
+    """What a backup task asks for, checked without a request: the pick, the narrowing, where and how."""
 
+    def __init__(self, vmids=(), names=(), node=None, pool=None, tags=(), take_all=False, storage=None,
+                 mode='snapshot', compress=None, notes=None, protected=False, prune=None):
+        self.vmids = list(vmids or [])
+        self.names = list(names or [])
+        self.node = node
+        self.pool = pool
+        self.tags = split_tags(tags)
+        self.all = bool(take_all)
+        self.storage = storage
+        self.mode = mode
+        self.compress = compress
+        self.notes = notes
+        self.protected = bool(protected)
+        self.prune = prune  # PVE's prune-backups string, or None: the storage's own retention applies
 
-def check_storage(cluster, storage, guests):
-    """The backup storage exists, holds backups, and is on every node a guest is on."""
-    per_node = cluster.storages.get(storage)
-    if per_node is None:
-        raise PveError('storage: {0!r} is not a storage of the cluster (storages: {1})'.format(
-            storage, ', '.join(sorted(cluster.storages)) or 'none'))
-    for node in sorted(set(g['node'] for g in guests)):
-        if cluster.nodes.get(node, {}).get('status') != 'online':
-            raise PveError('node {0} is offline: its guests ({1}) cannot be backed up now'.format(
-                node, ', '.join(str(g['vmid']) for g in guests if g['node'] == node)))
-        if node not in per_node:
-            raise PveError('storage: {0!r} is not available on node {1} (guests {2})'.format(
-                storage, node, ', '.join(str(g['vmid']) for g in guests if g['node'] == node)))
-        content = str(per_node[node].get('content', '')).split(',')
-        if 'backup' not in content:
-            raise PveError('storage: {0!r} does not hold backups (its content: {1})'.format(
-                storage, ','.join(content)))
+    @classmethod
+    def from_params(cls, params):
+        if not params.get('all') and not any(params.get(k) for k in ('vmid', 'name', 'node', 'pool', 'tags')):
+            raise PveError('one of vmid, name, node, pool, tags or all=true is required to choose the guests')
+        prune = prune_string(params['prune']) if params.get('prune') is not None else None
+        return cls(params.get('vmid'), params.get('name'), params.get('node'), params.get('pool'), params.get('tags'),
+                   params.get('all'), params['storage'], params.get('mode') or 'snapshot', params.get('compress'),
+                   params.get('notes'), params.get('protected'), prune)
 
 
 def prune_string(prune):
@@ -167,66 +151,166 @@ def prune_string(prune):
     return format_prune(retention)
 
 
-def vzdump_body(params, vmids):
-    body = {'vmid': ','.join(str(v) for v in vmids), 'storage': params['storage'], 'mode': params['mode'],
-            'notes-template': params.get('notes')}
-    if params.get('compress') is not None:
-        body['compress'] = COMPRESS[params['compress']]
-    if params.get('protected'):
+def select_for_backup(cluster, spec):
+    """The guests a backup takes, sorted by vmid: vmid/name pick them, node/pool/tags narrow the pick (or, with
+    nothing picked, choose every guest that matches them, through the cluster's one guest filter).
+
+    A guest picked by vmid or name that the narrowing leaves out is an error, not a silent skip.
+    """
+    picked = {}
+    for vmid in spec.vmids:
+        guest = cluster.find_guest(vmid=vmid)
+        if guest is None:
+            raise PveError('vmid {0}: no such guest in the cluster'.format(vmid))
+        picked[guest['vmid']] = guest
+    for name in spec.names:
+        guest = cluster.find_guest(name=name)
+        if guest is None:
+            raise PveError('name {0!r}: no guest of that name in the cluster'.format(name))
+        picked[guest['vmid']] = guest
+    if spec.node is not None:
+        cluster.require_node(spec.node)
+    matching = cluster.select(node=spec.node, pool=spec.pool, tags=spec.tags)
+    if not picked:
+        return matching
+    kept = set(g['vmid'] for g in matching)
+    for vmid in sorted(picked):
+        if vmid not in kept:
+            raise PveError('{0} was named by vmid/name but is not in the node/pool/tags it is narrowed to'.format(
+                describe(picked[vmid])))
+    return [picked[vmid] for vmid in sorted(picked)]
+
+
+def guest_label(guest):
+    """``VM 100 (web1)``: a guest named without its node."""
+    return describe(guest).rsplit(' on ', 1)[0]
+
+
+def vzdump_body(spec, vmids):
+    body = {'vmid': ','.join(str(v) for v in vmids), 'storage': spec.storage, 'mode': spec.mode,
+            'notes-template': spec.notes}
+    if spec.compress is not None:
+        body['compress'] = COMPRESS[spec.compress]
+    if spec.protected:
         body['protected'] = 1
-    if params.get('prune') is not None:
-        body['prune-backups'] = prune_string(params['prune'])
+    if spec.prune is not None:
+        body['prune-backups'] = spec.prune
         body['remove'] = 1
     return body
 
 
-def run_backup(client, cluster, guests, params, timeout):
-    """One vzdump task per node (started together), each waited for; returns (UPIDs, new archives)."""
+class BackupPlan(Plan):
+    """One vzdump step per node (its guests in ``data``); ``guests`` is the pick, ``listing`` the storages
+    (as backup_storages gives them) read before and after the run to find the archives it made."""
+
+    def __init__(self, storage, guests, listing=()):
+        super(BackupPlan, self).__init__('backups on {0}'.format(storage))
+        self.storage = storage
+        self.guests = guests
+        self.listing = list(listing)
+
+
+def plan_backup(spec, cluster):
+    """The backup plan (pure: no request). Every node involved must be online and have the storage, holding
+    backups; an empty pick is an empty plan (nothing to back up, not a change)."""
+    guests = select_for_backup(cluster, spec)
     by_node = {}
     for guest in guests:
-        by_node.setdefault(guest['node'], []).append(guest['vmid'])
-    shared = any(cluster.storages[params['storage']][n].get('shared') for n in by_node)
+        by_node.setdefault(guest['node'], []).append(guest)
+    for node in sorted(by_node):
+        if cluster.nodes.get(node, {}).get('status') != 'online':
+            raise PveError('node {0} is offline: its guests ({1}) cannot be backed up now'.format(
+                node, ', '.join(str(g['vmid']) for g in by_node[node])))
+        cluster.check_storage(spec.storage, node, 'backup', 'storage')
     nodes = sorted(by_node)
-    before = set(a['volid'] for a in list_archives(client, cluster, params['storage'],
-                                                   None if shared or len(nodes) > 1 else nodes[0]))
-    upids = [client.post('nodes/{0}/vzdump'.format(node), **vzdump_body(params, by_node[node])) for node in nodes]
+    # The archives made are what the storage holds after the run and did not before: one listing of a
+    # shared storage or of several nodes' storages, else the one node's.
+    one_node = nodes[0] if len(nodes) == 1 and not cluster.is_shared(spec.storage) else None
+    plan = BackupPlan(spec.storage, guests, backup_storages(cluster, spec.storage, one_node) if guests else ())
+    how = '{0} mode'.format(spec.mode)
+    if spec.prune is not None:
+        how += ', then prune to {0}'.format(spec.prune)
+    for node in nodes:
+        labels = [guest_label(g) for g in by_node[node]]
+        plan.add(Step('vzdump', node, text='back up {0} on {1} to {2} ({3})'.format(
+            ', '.join(labels), node, spec.storage, how),
+            data=dict(body=vzdump_body(spec, [g['vmid'] for g in by_node[node]]))))
+    if guests:
+        plan.after = {'backups': [guest_label(g) for g in guests], 'storage': spec.storage}
+    return plan
+
+
+def apply_backup(run, plan):
+    """One vzdump task per node, started together, each waited for; the archives made go to ``run.archives``.
+
+    A failure on one node does not stop the wait for the others; the error then says how many failed.
+    """
+    client = run.client
+    before = set(a['volid'] for a in read_archives(client, plan.listing))
+    upids = [client.post('nodes/{0}/vzdump'.format(step.key), **step.data['body']) for step in plan.steps]
     failures = []
     for upid in upids:
         try:
-            wait_for_task(client, upid, timeout)
+            run.wait(upid)
         except PveTaskError as exc:
             failures.append(exc)
-    after = list_archives(client, cluster, params['storage'], None if shared or len(nodes) > 1 else nodes[0])
-    wanted = set(g['vmid'] for g in guests)
-    made = [a for a in after if a['volid'] not in before and a['vmid'] in wanted]
+    wanted = set(g['vmid'] for g in plan.guests)
+    made = [a for a in read_archives(client, plan.listing) if a['volid'] not in before and a['vmid'] in wanted]
+    made.sort(key=lambda a: (a['vmid'], a['ctime']))
+    run.archives = made
     if failures:
         first = failures[0]
         raise PveTaskError('backup failed on {0} of {1} node(s): {2}'.format(
             len(failures), len(upids), '; '.join(f.message for f in failures)), first.upid,
             exitstatus=first.exitstatus, log_tail=first.log_tail)
-    made.sort(key=lambda a: (a['vmid'], a['ctime']))
-    return upids, made
 
 
 # ------------------------------------------------------------------- restore
 
-def find_archive(client, cluster, params):
-    """The archive to restore: O(archive), or the newest backup of the guest named by vmid/name."""
-    if params.get('archive'):
-        volid = params['archive']
-        if ':' not in volid:
-            raise PveError('archive: {0!r} is not a volume id (storage:backup/vzdump-...)'.format(volid))
-        kind, vmid = parse_archive(volid)
+class RestoreSpec:
+    """What a restore task asks for, checked without a request."""
+
+    def __init__(self, archive=None, vmid=None, name=None, target_vmid=None, target_name=None, node=None,
+                 storage=None, unique=False, start=False, force=False):
+        self.archive = archive
+        self.vmid = vmid
+        self.name = name
+        self.target_vmid = target_vmid
+        self.target_name = target_name
+        self.node = node
+        self.storage = storage
+        self.unique = bool(unique)
+        self.start = bool(start)
+        self.force = bool(force)
+
+    @classmethod
+    def from_params(cls, params):
+        archive = params.get('archive')
+        if archive and ':' not in archive:
+            raise PveError('archive: {0!r} is not a volume id (storage:backup/vzdump-...)'.format(archive))
+        return cls(archive or None, params.get('vmid'), params.get('name'), params.get('target_vmid'),
+                   params.get('target_name'), params.get('node'), params.get('storage'), params.get('unique'),
+                   params.get('start'), params.get('force'))
+
+
+def find_archive(client, cluster, spec):
+    """The archive to restore: its copies (one per node for a node-local storage), oldest first.
+
+    ``spec.archive``, or the newest backup of the guest named by vmid/name.
+    """
+    if spec.archive:
+        volid = spec.archive
+        _kind, vmid = parse_archive(volid)
         found = [a for a in list_archives(client, cluster, volid.split(':', 1)[0], vmid=vmid) if a['volid'] == volid]
         if not found:
             raise PveError('archive: {0!r} is not on any online node'.format(volid))
         return found
-    vmid = params.get('vmid')
-    if params.get('name') is not None:
-        guest = cluster.find_guest(vmid=vmid, name=params['name'])
+    vmid = spec.vmid
+    if spec.name is not None:
+        guest = cluster.find_guest(vmid=vmid, name=spec.name)
         if guest is None:
             raise PveError('name {0!r}: no guest of that name in the cluster; select the backup by vmid or '
-                           'archive'.format(params['name']))
+                           'archive'.format(spec.name))
         vmid = guest['vmid']
     archives = [a for a in list_archives(client, cluster, vmid=vmid) if a['vmid'] == vmid]
     if not archives:
@@ -235,22 +319,20 @@ def find_archive(client, cluster, params):
     return [a for a in archives if a['volid'] == newest['volid']]
 
 
-def plan_restore(client, cluster, params):
-    """What the restore does: archive, type, target vmid and node, and the guest it overwrites (if any)."""
-    copies = find_archive(client, cluster, params)
+def restore_target(spec, cluster, copies):
+    """(kind, vmid, node, the guest overwritten or None) of a restore, with every refusal (pure)."""
     archive = copies[0]
     kind = archive['type']
     if kind not in ('qemu', 'lxc'):
         raise PveError('archive: cannot tell whether {0!r} holds a VM or a container'.format(archive['volid']))
-    source = archive['vmid']
-    target_vmid = params.get('target_vmid') or params.get('vmid') or source
+    target_vmid = int(spec.target_vmid or spec.vmid or archive['vmid'])
     existing = cluster.find_guest(vmid=target_vmid)
-    node = params.get('node')
+    node = spec.node
     if node is not None:
         cluster.require_node(node)
     if existing is not None:
         label = describe(existing)
-        if not params.get('force'):
+        if not spec.force:
             raise PveError('target_vmid {0} exists ({1}): set force=true to overwrite it with the backup, or give '
                            'another target_vmid'.format(target_vmid, label))
         if existing['type'] != kind:
@@ -265,7 +347,7 @@ def plan_restore(client, cluster, params):
             raise PveError('cannot overwrite {0}: it is locked ({1})'.format(label, existing['lock']))
         node = existing['node']
     if node is None:
-        source_guest = cluster.find_guest(vmid=source)
+        source_guest = cluster.find_guest(vmid=archive['vmid'])
         if archive['shared']:
             node = source_guest['node'] if source_guest is not None else cluster.online_nodes()[0]
         else:
@@ -273,13 +355,13 @@ def plan_restore(client, cluster, params):
     if not archive['shared'] and node not in [a['node'] for a in copies]:
         raise PveError('node: {0!r} is on the local storage of {1}, not of {2}: restore it there or copy it to '
                        'shared storage'.format(archive['volid'], ', '.join(a['node'] for a in copies), node))
-    return dict(archive=archive['volid'], type=kind, source_vmid=source, vmid=int(target_vmid), node=node,
-                overwrite=existing, name=params.get('target_name'))
+    return kind, target_vmid, node, existing
 
 
-def container_storage(client, plan):
-    """The storage a container archive's root disk was on: PVE would put every volume on 'local' otherwise."""
-    text = client.get('nodes/{0}/vzdump/extractconfig'.format(plan['node']), volume=plan['archive']) or ''
+def read_root_storage(client, node, volid):
+    """The storage a container archive's root disk was on (None when it says none): read from the archive,
+    since PVE would otherwise put every volume on 'local', which often cannot hold container volumes."""
+    text = client.get('nodes/{0}/vzdump/extractconfig'.format(node), volume=volid) or ''
     for line in str(text).splitlines():
         key, _sep, value = line.partition(':')
         if key.strip() == 'rootfs':
@@ -289,28 +371,76 @@ def container_storage(client, plan):
     return None
 
 
-def run_restore(client, plan, params, timeout):
-    """Create the guest from the archive, rename and start it as asked, waiting for each task; returns the UPIDs.
+def read_restore(client, spec):
+    """(cluster, the archive's copies, the root storage of a container archive when spec.storage is not set)."""
+    cluster = ClusterView.read(client)
+    copies = find_archive(client, cluster, spec)
+    root_storage = None
+    if copies[0]['type'] == 'lxc' and spec.storage is None:
+        _kind, _vmid, node, _existing = restore_target(spec, cluster, copies)
+        root_storage = read_root_storage(client, node, copies[0]['volid'])
+    return cluster, copies, root_storage
 
-    With a new name, the guest is started only after the rename, so it never runs under the old one.
+
+class RestorePlan(Plan):
+    """A restore: the archive, the guest it makes (type, vmid, node, name) and the one it overwrites."""
+
+    def __init__(self, archive, kind, vmid, node, name, overwrite):
+        noun = 'VM' if kind == 'qemu' else 'CT'
+        super(RestorePlan, self).__init__('{0} {1}'.format(noun, vmid))
+        self.noun = noun
+        self.archive = archive['volid']
+        self.source_vmid = archive['vmid']
+        self.type = kind
+        self.vmid = vmid
+        self.node = node
+        self.name = name
+        self.overwrite = overwrite
+
+
+def plan_restore(spec, cluster, copies, root_storage=None):
+    """The restore plan (pure: no request): restore, then rename and start when asked.
+
+    With a new name the guest is started only after the rename, so it never runs under the old one.
     """
-    storage = params.get('storage')
-    start_now = params.get('start') and not plan['name']
-    body = dict(vmid=plan['vmid'], unique=1 if params.get('unique') else None,
-                force=1 if plan['overwrite'] else None, start=1 if start_now else None)
-    if plan['type'] == 'qemu':
-        body.update(archive=plan['archive'], storage=storage)
+    kind, vmid, node, existing = restore_target(spec, cluster, copies)
+    plan = RestorePlan(copies[0], kind, vmid, node, spec.target_name, existing)
+    start_now = spec.start and not spec.target_name
+    storage = spec.storage if spec.storage is not None or kind == 'qemu' else root_storage
+    body = dict(vmid=vmid, unique=1 if spec.unique else None, force=1 if existing else None,
+                start=1 if start_now else None, storage=storage)
+    if kind == 'qemu':
+        body['archive'] = plan.archive
     else:
-        if storage is None:
-            storage = container_storage(client, plan)
-        body.update(ostemplate=plan['archive'], restore=1, storage=storage)
-    path = 'nodes/{0}/{1}'.format(plan['node'], plan['type'])
-    upids = [client.post(path, **body)]
-    wait_for_task(client, upids[0], timeout)
-    guest = '{0}/{1}'.format(path, plan['vmid'])
-    if plan['name']:
-        client.put(guest + '/config', **{'name' if plan['type'] == 'qemu' else 'hostname': plan['name']})
-        if params.get('start'):
-            upids.append(client.post(guest + '/status/start'))
-            wait_for_task(client, upids[-1], timeout)
-    return upids
+        body.update(ostemplate=plan.archive, restore=1)
+    text = 'restore {0} {1} on {2} from {3}'.format(plan.noun, vmid, node, plan.archive)
+    if storage:
+        text += ' onto storage {0}'.format(storage)
+    if existing:
+        text += ', overwriting {0}'.format(describe(existing))
+    if spec.unique:
+        text += ', with new MAC addresses'
+    if start_now:
+        text += ', and start it'
+    before = dict((k, existing[k]) for k in ('vmid', 'name', 'node', 'type')) if existing else {}
+    plan.add(Step('restore', vmid, text=text, data=dict(path='nodes/{0}/{1}'.format(node, kind), body=body)),
+             before=before, after=dict(vmid=vmid, node=node, type=kind, archive=plan.archive, name=spec.target_name))
+    if spec.target_name:
+        key = 'name' if kind == 'qemu' else 'hostname'
+        plan.add(Step('rename', vmid, text='set {0}: {1}'.format(key, spec.target_name), data={key: spec.target_name}))
+        if spec.start:
+            plan.add(Step('start', vmid, text='start {0} {1}'.format(plan.noun, vmid)))
+    return plan
+
+
+def apply_restore(run, plan):
+    """Create the guest from the archive, rename and start it as planned, waiting for each task."""
+    client = run.client
+    guest = 'nodes/{0}/{1}/{2}'.format(plan.node, plan.type, plan.vmid)
+    for step in plan.steps:
+        if step.action == 'restore':
+            run.wait(client.post(step.data['path'], **step.data['body']))
+        elif step.action == 'rename':
+            client.put(guest + '/config', **step.data)
+        elif step.action == 'start':
+            run.wait(client.post(guest + '/status/start'))

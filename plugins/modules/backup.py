@@ -19,6 +19,8 @@ description:
   - The guests are found cluster-wide from one C(cluster/resources) request; one vzdump task runs per node,
     all started together, and each is waited for up to O(timeout) seconds.
   - A backup is an action, so the task always reports a change (unless no guest matched).
+  - Everything that can be refused (a guest that does not exist or is left out by the narrowing, a node offline,
+    a storage missing on a node or not holding backups, a retention PVE would refuse) is refused before any write.
 extends_documentation_fragment:
   - pve.fleet.pve
 attributes:
@@ -26,8 +28,8 @@ attributes:
     support: full
     description: Nothing is written; the result lists the guests that would be backed up and where.
   diff_mode:
-    support: none
-    description: A backup changes no guest; RV(archives) says what it made.
+    support: partial
+    description: Shows the guests that would be backed up and the storage; RV(archives) says what the backup made.
 options:
   vmid:
     description: Ids of the guests to back up.
@@ -218,8 +220,18 @@ archives:
     protected:
       description: Whether it is protected.
       type: bool
-upids:
-  description: The vzdump tasks, one per node.
+changes:
+  description: What was done (in check mode, what would be done), one sentence per node's vzdump task.
+  returned: always
+  type: list
+  elements: str
+  sample: ['back up VM 100 (web1), VM 101 (db1) on pve1 to shared (snapshot mode)']
+diff:
+  description: Nothing before; after, the guests backed up and the storage, as YAML text.
+  returned: always
+  type: dict
+tasks:
+  description: The UPIDs of the vzdump tasks, one per node; empty in check mode.
   returned: always
   type: list
   elements: str
@@ -230,28 +242,22 @@ msg:
   type: str
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.backup import (check_storage, prune_string, run_backup,
-                                                                       select_for_backup)
+from ansible_collections.pve.fleet.plugins.module_utils.backup import BackupSpec, apply_backup, plan_backup
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
 from ansible_collections.pve.fleet.plugins.module_utils.prune import PRUNE_OPTIONS
 
 
 def backup(module, client):
-    params = module.params
-    cluster = ClusterView.read(client)
-    guests = select_for_backup(cluster, params)
-    listed = [dict(vmid=g['vmid'], name=g['name'], node=g['node'], type=g['type']) for g in guests]
-    result = dict(changed=False, guests=listed, storage=params['storage'], archives=[], upids=[])
-    if not guests:
+    spec = BackupSpec.from_params(module.params)
+    plan = plan_backup(spec, ClusterView.read(client))
+    run = execute(client, plan, apply_backup, module.check_mode, module.params['timeout'])
+    result = plan.result(run)
+    result.update(guests=[dict(vmid=g['vmid'], name=g['name'], node=g['node'], type=g['type']) for g in plan.guests],
+                  storage=spec.storage, archives=getattr(run, 'archives', []))
+    if not plan.guests:
         result['msg'] = 'no guest matched: nothing to back up'
-        return result
-    check_storage(cluster, params['storage'], guests)
-    if params['prune'] is not None:
-        prune_string(params['prune'])
-    result['changed'] = True
-    if not module.check_mode:
-        result['upids'], result['archives'] = run_backup(client, cluster, guests, params, params['timeout'])
     return result
 
 
@@ -273,8 +279,6 @@ def main():
         ),
         mutually_exclusive=[('all', 'vmid'), ('all', 'name')],
     )
-    if not module.params['all'] and not any(module.params[k] for k in ('vmid', 'name', 'node', 'pool', 'tags')):
-        module.fail_json(msg='one of vmid, name, node, pool, tags or all=true is required to choose the guests')
     run_module(module, backup)
 
 

@@ -135,37 +135,41 @@ overwritten:
   description: Whether an existing guest was (or would be) overwritten.
   returned: always
   type: bool
-upid:
-  description: The restore task.
-  returned: when the guest was restored
-  type: str
-  sample: 'UPID:pve1:00001234:00005678:6745A000:qmrestore:150:root@pam:'
-upids:
-  description: Every task the module ran, the restore first (then the start, when O(target_name) and O(start) are set).
-  returned: when the guest was restored
+changes:
+  description: What was done (in check mode, what would be done) - the restore, then the rename and the start
+    when O(target_name) is set.
+  returned: always
   type: list
   elements: str
+  sample: ['restore VM 150 on pve1 from shared:backup/vzdump-qemu-100-2026_11_25-01_00_00.vma.zst, with new MAC addresses',
+           'set name: web1-restored', 'start VM 150']
+diff:
+  description: The target guest before (nothing, or the guest overwritten) and after, as YAML text.
+  returned: always
+  type: dict
+tasks:
+  description: The UPIDs of the tasks the module ran, the restore first (then the start, when O(target_name) and
+    O(start) are set); empty in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: ['UPID:pve1:00001234:00005678:6745A000:qmrestore:150:root@pam:']
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.backup import plan_restore, run_restore
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
+from ansible_collections.pve.fleet.plugins.module_utils.backup import (
+    RestoreSpec, apply_restore, plan_restore, read_restore)
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
 
 
 def restore(module, client):
-    params = module.params
-    plan = plan_restore(client, ClusterView.read(client), params)
-    result = dict(changed=True, vmid=plan['vmid'], node=plan['node'], type=plan['type'], archive=plan['archive'],
-                  source_vmid=plan['source_vmid'], overwritten=plan['overwrite'] is not None, name=plan['name'])
-    if module._diff:
-        before = {}
-        if plan['overwrite'] is not None:
-            before = dict((k, plan['overwrite'][k]) for k in ('vmid', 'name', 'node', 'type'))
-        result['diff'] = dict(before=before, after=dict(vmid=plan['vmid'], node=plan['node'], type=plan['type'],
-                                                        archive=plan['archive'], name=plan['name']))
-    if not module.check_mode:
-        result['upids'] = run_restore(client, plan, params, params['timeout'])
-        result['upid'] = result['upids'][0]
+    spec = RestoreSpec.from_params(module.params)
+    cluster, copies, root_storage = read_restore(client, spec)
+    plan = plan_restore(spec, cluster, copies, root_storage)
+    run = execute(client, plan, apply_restore, module.check_mode, module.params['timeout'])
+    result = plan.result(run)
+    result.update(vmid=plan.vmid, node=plan.node, type=plan.type, archive=plan.archive, source_vmid=plan.source_vmid,
+                  overwritten=plan.overwrite is not None, name=plan.name)
     return result
 
 

@@ -2,6 +2,7 @@
 (vzdump, pruning and restore from tests/fakecluster/backup.py and restore.py)."""
 
 import pytest
+import yaml
 
 ARCHIVE_NAME = r'^{0}:backup/vzdump-{1}-{2}-\d{{4}}_\d\d_\d\d-\d\d_\d\d_\d\d\.{3}$'
 
@@ -23,6 +24,16 @@ def task(module, **options):
     return [{'name': module, 'pve.fleet.' + module: options}]
 
 
+def check_then_run(ansible, served, module, **options):
+    """Check mode writes nothing and says what the run then does (a backup or restore always changes)."""
+    tasks = task(module, **options)
+    check = ansible.assert_check_mode_writes_nothing(tasks, env=served.env).assert_ok()
+    done = ansible.run(tasks, env=served.env).assert_ok()
+    assert check.task(module)['changes'] == done.task(module)['changes'] != []
+    assert check.task(module)['tasks'] == []
+    return done
+
+
 def failure(result):
     assert result.rc != 0, result.output
     msg = result.failed[0]['result']['msg']
@@ -33,12 +44,14 @@ def failure(result):
 # -------------------------------------------------------------------- backup
 
 def test_backup_by_name_returns_archives(ansible, guests, served):
-    result = ansible.run(task('backup', name=['web1', 'cache1'], storage='shared', compress='zstd',
-                              notes='before upgrade', protected=True), env=served.env).assert_ok()
+    result = check_then_run(ansible, served, 'backup', name=['web1', 'cache1'], storage='shared', compress='zstd',
+                            notes='before upgrade', protected=True)
     done = result.task('backup')
     assert done['changed']
     assert [(g['vmid'], g['node']) for g in done['guests']] == [(100, 'pve1'), (200, 'pve3')]
-    assert len(done['upids']) == 2 and all(':vzdump:' in u for u in done['upids'])
+    assert done['changes'] == ['back up VM 100 (web1) on pve1 to shared (snapshot mode)',
+                               'back up CT 200 (cache1) on pve3 to shared (snapshot mode)']
+    assert len(done['tasks']) == 2 and all(':vzdump:' in u for u in done['tasks'])
     archives = done['archives']
     assert [a['vmid'] for a in archives] == [100, 200]
     import re
@@ -69,8 +82,9 @@ def test_selection_in_check_mode_writes_nothing(ansible, guests, served, options
     result = ansible.assert_check_mode_writes_nothing(task('backup', storage='shared', **options),
                                                       env=served.env).assert_ok()
     done = result.task('backup')
-    assert done['changed'] and done['archives'] == [] and done['upids'] == []
+    assert done['changed'] and done['archives'] == [] and done['tasks'] == []
     assert [g['vmid'] for g in done['guests']] == expected
+    assert yaml.safe_load(done['diff']['after'])['backups'][0].startswith('VM {0} '.format(expected[0]))
 
 
 def test_pool_selection(ansible, guests, served):
@@ -84,8 +98,9 @@ def test_prune_keeps_last_n(ansible, guests, served):
     for attempt in range(3):
         ansible.run(task('backup', vmid=102, storage='shared'), env=served.env).assert_ok()
         guests.advance_clock(3600)
-    result = ansible.run(task('backup', vmid=102, storage='shared', prune={'keep_last': 2}),
-                         env=served.env).assert_ok()
+    result = check_then_run(ansible, served, 'backup', vmid=102, storage='shared', prune={'keep_last': 2})
+    assert result.task('backup')['changes'] == [
+        'back up VM 102 (batch1) on pve2 to shared (snapshot mode, then prune to keep-last=2)']
     new = result.task('backup')['archives'][0]['volid']
     listed = ansible.run(task('backup_info', vmid=102), env=served.env).assert_ok().task('backup_info')['backups']
     assert len(listed) == 2 and listed[-1]['volid'] == new
@@ -94,13 +109,14 @@ def test_prune_keeps_last_n(ansible, guests, served):
 def test_no_match_is_not_a_change(ansible, guests, served):
     result = ansible.run(task('backup', tags=['nothing-tagged-so'], storage='shared'), env=served.env).assert_ok()
     assert result.changed == [] and result.task('backup')['msg'] == 'no guest matched: nothing to back up'
+    assert result.task('backup')['changes'] == [] and result.task('backup')['tasks'] == []
 
 
 @pytest.mark.parametrize('options, expected', [
     ({'vmid': [999], 'storage': 'shared'}, 'vmid 999: no such guest in the cluster'),
     ({'name': ['nope'], 'storage': 'shared'}, "name 'nope': no guest of that name in the cluster"),
-    ({'vmid': [100], 'storage': 'local-lvm'}, "storage: 'local-lvm' does not hold backups"),
-    ({'vmid': [100], 'storage': 'nfs9'}, "storage: 'nfs9' is not a storage of the cluster"),
+    ({'vmid': [100], 'storage': 'local-lvm'}, "storage: storage 'local-lvm' does not hold backup (its content: "),
+    ({'vmid': [100], 'storage': 'nfs9'}, "storage: storage 'nfs9' does not exist (storages: "),
     ({'storage': 'shared'}, 'one of vmid, name, node, pool, tags or all=true is required'),
     ({'vmid': [100], 'node': 'pve2', 'storage': 'shared'}, 'VM 100 (web1) on pve1 was named by vmid/name but is not'),
     ({'vmid': [100], 'storage': 'shared', 'prune': {}}, 'prune: give at least one keep_* option'),
@@ -163,8 +179,12 @@ def test_backup_then_info_then_restore_to_new_vmid(ansible, guests, served):
     restored = result.task('restore')
     assert restored['changed'] and (restored['vmid'], restored['node'], restored['type']) == (150, 'pve1', 'qemu')
     assert restored['archive'] == archive and restored['source_vmid'] == 100 and not restored['overwritten']
-    assert restored['upids'] == [restored['upid']] and ':qmrestore:150:' in restored['upid']
-    assert restored['diff']['before'] == {}
+    task_id, = restored['tasks']
+    assert ':qmrestore:150:' in task_id
+    assert restored['changes'] == ['restore VM 150 on pve1 from {0}, with new MAC addresses, and start it'.format(archive)]
+    assert restored['diff']['before'] == ''
+    assert yaml.safe_load(restored['diff']['after']) == dict(vmid=150, node='pve1', type='qemu', archive=archive,
+                                                             name=None)
     vm = guests.vm(150)
     assert vm.node == 'pve1' and vm.status == 'running' and vm.config['memory'] == '2048'
     assert vm.config['net0'] != guests.vm(100).config['net0']  # unique: a new MAC
@@ -178,21 +198,24 @@ def test_restore_latest_by_vmid_of_a_destroyed_container(ansible, guests, served
     newest = second.task('backup')['archives'][0]['volid']
     served.run(guests._drop, guests.ct(200))
     assert guests.ct(200) is None
-    result = ansible.run(task('restore', vmid=200), env=served.env).assert_ok()
+    result = check_then_run(ansible, served, 'restore', vmid=200)
     restored = result.task('restore')
     assert (restored['archive'], restored['node'], restored['type']) == (newest, 'pve3', 'lxc')
     ct = guests.ct(200)
     assert ct.node == 'pve3' and ct.config['rootfs'].startswith('local-lvm:')
-    assert restored['upids'] == [restored['upid']] and restored['name'] is None
+    assert len(restored['tasks']) == 1 and ':vzrestore:200:' in restored['tasks'][0] and restored['name'] is None
+    # The container's volumes go where its root disk was, as the archive says (read before planning).
+    assert restored['changes'] == ['restore CT 200 on pve3 from {0} onto storage local-lvm'.format(newest)]
 
 
 def test_restored_vm_renamed_then_started(ansible, guests, served):
     made = ansible.run(task('backup', vmid=100, storage='shared'), env=served.env).assert_ok()
     archive = made.task('backup')['archives'][0]['volid']
-    result = ansible.run(task('restore', archive=archive, target_vmid=150, target_name='web1-copy', start=True),
-                         env=served.env).assert_ok()
+    result = check_then_run(ansible, served, 'restore', archive=archive, target_vmid=150, target_name='web1-copy',
+                            start=True)
     restored = result.task('restore')
-    assert restored['name'] == 'web1-copy' and ':qmstart:150:' in restored['upids'][1]
+    assert restored['name'] == 'web1-copy' and ':qmstart:150:' in restored['tasks'][1]
+    assert restored['changes'][1:] == ['set name: web1-copy', 'start VM 150']
     vm = guests.vm(150)
     assert vm.config['name'] == 'web1-copy' and vm.status == 'running'
 
@@ -217,8 +240,9 @@ def test_existing_target_needs_force_and_a_stopped_guest(ansible, guests, served
     assert msg == ('target_vmid 101 exists (VM 101 (db1) on pve2): set force=true to overwrite it with the backup, '
                    'or give another target_vmid')
     guests.vm(101).config['memory'] = '8192'
-    result = ansible.run(task('restore', archive=archive, force=True), env=served.env).assert_ok()
+    result = check_then_run(ansible, served, 'restore', archive=archive, force=True)
     assert result.task('restore')['overwritten'] and result.task('restore')['node'] == 'pve2'
+    assert result.task('restore')['changes'][0].endswith(', overwriting VM 101 (db1) on pve2')
     assert 'memory' not in guests.vm(101).config
     msg = failure(ansible.run(task('restore', archive=archive, target_vmid=100, force=True), env=served.env))
     assert msg == 'cannot overwrite VM 100 (web1) on pve1: it is running; stop it first'
@@ -232,7 +256,7 @@ def test_restore_check_mode_writes_nothing(ansible, guests, served):
     result = ansible.assert_check_mode_writes_nothing(task('restore', archive=archive, target_vmid=160),
                                                       env=served.env).assert_ok()
     planned = result.task('restore')
-    assert planned['changed'] and (planned['vmid'], planned['node']) == (160, 'pve2') and 'upid' not in planned
+    assert planned['changed'] and (planned['vmid'], planned['node']) == (160, 'pve2') and planned['tasks'] == []
     assert guests.vm(160) is None
 
 
