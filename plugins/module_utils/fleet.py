@@ -58,8 +58,8 @@ def specs_from_items(items):
         given = dict((k, v) for k, v in (item or {}).items() if v is not None)
         guest_type = TYPE_ALIASES.get(str(given.pop('type', 'qemu')))
         if guest_type is None:
-            raise PveError('{0}: type: {1!r} is not one of {2}'.format(_label(index, item), item.get('type'),
-                                                                        ', '.join(sorted(TYPE_ALIASES))))
+            raise PveError('{0}: type: {1!r} is not one of {2}'.format(
+                _label(index, item), item.get('type'), ', '.join(sorted(TYPE_ALIASES))))
         kind = KINDS[guest_type]
         if guest_type == 'lxc' and 'name' in given and 'hostname' in given:
             raise PveError('{0}: give a container hostname or name, not both'.format(_label(index, item)))

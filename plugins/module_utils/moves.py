@@ -128,8 +128,8 @@ def notes_with(notes, moved):
     """The notes with the record replaced (an empty record removes the line)."""
     text = RECORD.sub('', notes).rstrip('\n')
     if moved:
-        line = '<!-- pve.fleet evacuate {0} -->'.format(json.dumps(dict((str(k), v) for k, v in sorted(moved.items())),
-                                                                  sort_keys=True))
+        record = json.dumps(dict((str(k), v) for k, v in moved.items()), sort_keys=True)
+        line = '<!-- pve.fleet evacuate {0} -->'.format(record)
         text = (text + '\n' if text else '') + line
     return text + '\n' if text else ''
 

@@ -71,6 +71,7 @@ FORMATS = dict((f.name, f) for f in (
     PropFormat('lxc-features', booleans=('force_rw_sys', 'fuse', 'keyctl', 'mknod', 'nesting'), lists=('mount',)),
 ))
 
+
 class PropStringError(ValueError):
     """A property string that cannot be read."""
 

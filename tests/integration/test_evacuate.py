@@ -109,8 +109,9 @@ def test_ha_managed_guests_move_through_ha_with_their_affinity_partner(ansible, 
     cluster.add_vm(101, 'app2', node='pve2', status='running', config={'memory': '1024',
                                                                        'scsi0': 'shared:vm-101-d,size=4G'})
     setup = [{'name': 'ha', 'pve.fleet.ha_resource': {'vmid': vmid, 'state': 'started'}} for vmid in (100, 101)]
-    setup.append({'name': 'rule', 'pve.fleet.ha_rule': {'rule': 'app-together', 'type': 'resource-affinity',
-                                                         'resources': ['vm:100', 'vm:101'], 'affinity': 'positive'}})
+    rule = {'rule': 'app-together', 'type': 'resource-affinity', 'resources': ['vm:100', 'vm:101'],
+            'affinity': 'positive'}
+    setup.append({'name': 'rule', 'pve.fleet.ha_rule': rule})
     ansible.run(setup, auth='password').assert_ok()
     cluster.clear_log()
     result = ansible.run(evacuate(node='pve2')).assert_ok().task('evacuate')
