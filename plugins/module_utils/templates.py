@@ -8,6 +8,10 @@ A file is known by its volid, ``<storage>:vztmpl/<file>`` or ``<storage>:iso/<fi
 present or it is not, and that alone decides whether anything is done. File names are
 normalized as PVE normalizes them (pve-storage ``normalize_content_filename``) before the
 volid is formed, so the name looked for is the name PVE writes.
+
+The template module follows the plan layer: ``TemplateSpec.from_params`` (no request),
+``read_current``, the pure ``plan_template`` and ``apply_template``, the only code that writes.
+``resolve_appliance`` is shared with ct, which plans a catalogue fetch as a step of its own.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 import re
 
 try:
@@ -23,8 +28,9 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, this keeps 
     from urlparse import urlparse
     from urllib import unquote
 
+from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.tasks import wait_for_task
+from ansible_collections.pve.fleet.plugins.module_utils.plan import Plan, Step
 
 CONTENT_TYPES = ('iso', 'vztmpl')
 # pve-storage's ISO_EXT_RE_0 and VZTMPL_EXT_RE_1.
@@ -99,6 +105,63 @@ def filename_of_url(url):
     return name
 
 
+class TemplateSpec:
+    """What the task asks for, checked without a request (a local file named by ``src`` is read for its checksum).
+
+    ``filename`` is normalized as PVE normalizes it; for a catalogue ``template`` the file name is only known
+    once the catalogue is read (``target_of``).
+    """
+
+    def __init__(self, params):
+        self.node = params['node']
+        self.state = params.get('state') or 'present'
+        self.storage = params.get('storage')
+        self.content = params.get('content')
+        self.template = params.get('template')
+        self.url = params.get('url')
+        self.src = params.get('src')
+        self.filename = params.get('filename')
+        self.volid = params.get('volid')
+        self.checksum = params.get('checksum')
+        self.checksum_algorithm = params.get('checksum_algorithm')
+        self.verify_certificates = params.get('verify_certificates', True)
+
+    @property
+    def names_a_file(self):
+        return any((self.volid, self.template, self.url, self.src, self.filename))
+
+    @classmethod
+    def from_params(cls, params):
+        spec = cls(params)
+        present = spec.state == 'present'
+        if spec.checksum:
+            spec.checksum = check_checksum(spec.checksum, spec.checksum_algorithm)
+        if spec.volid:
+            found = VOLID.match(spec.volid)
+            if not found:
+                raise PveError('volid: {0!r} is not the volid of an ISO image or a container template '
+                               '(<storage>:iso/<file> or <storage>:vztmpl/<file>)'.format(spec.volid))
+            if spec.storage and spec.storage != found.group(1):
+                raise PveError('storage: {0!r} differs from the storage of volid {1!r}'.format(spec.storage, spec.volid))
+        if spec.template and spec.content not in (None, 'vztmpl'):
+            raise PveError('content: an appliance of the catalogue is a container template (vztmpl), not iso')
+        if spec.src and present:
+            if not os.path.isfile(spec.src):
+                raise PveError('src: {0!r} is not a file on the host the module runs on'.format(spec.src))
+            if spec.checksum:
+                got = file_checksum(spec.src, spec.checksum_algorithm)
+                if got != spec.checksum:
+                    raise PveError('checksum: {0} has {1} checksum {2}, not {3}; nothing uploaded'.format(
+                        spec.src, spec.checksum_algorithm, got, spec.checksum))
+        if not spec.names_a_file and not present:
+            raise PveError('state=absent needs the file: give template, url, src, filename or volid')
+        if not spec.template:
+            target = target_of(spec, None)
+            if target is not None and present and target.source is None:
+                raise PveError('state=present needs a source for {0}: give template, url or src'.format(target.volid))
+        return spec
+
+
 class Target:
     """The file the module is about: storage, content type, file name, and where it comes from."""
 
@@ -114,66 +177,114 @@ class Target:
         return '{0}:{1}/{2}'.format(self.storage, self.content, self.filename)
 
 
-def check_storage(cluster, node, storage, content):
-    """The storage must be enabled on the node and hold the content type."""
-    on_node = cluster.storages.get(storage, {})
-    if node not in on_node:
-        here = sorted(s for s, nodes in cluster.storages.items() if node in nodes)
-        raise PveError('storage: storage {0!r} is not available on node {1} (storages there: {2})'.format(
-            storage, node, ', '.join(here) or 'none'))
-    holds = [c for c in str(on_node[node].get('content', '')).split(',') if c]
-    if content not in holds:
-        raise PveError('storage: storage {0!r} does not hold {1} content (it holds: {2}); add {1} to its content '
-                       'with pve.fleet.storage'.format(storage, content, ', '.join(holds) or 'none'))
+def target_of(spec, catalogue):
+    """The file the spec names (pure), or None when it names none (a catalogue listing).
 
-
-def volume_present(client, node, target):
-    listing = client.get('nodes/{0}/storage/{1}/content'.format(node, target.storage), content=target.content) or []
-    return any(item.get('volid') == target.volid for item in listing)
-
-
-def fetch(client, node, target, params):
-    """Start the download or upload and wait for its task; returns the UPID."""
-    timeout = params['timeout']
-    if target.source == 'catalogue':
-        upid = client.post('nodes/{0}/aplinfo'.format(node), storage=target.storage, template=target.filename)
-    elif target.source == 'url':
-        args = dict(url=params['url'], content=target.content, filename=target.filename)
-        if params.get('checksum'):
-            args.update(checksum=params['checksum'], **{'checksum-algorithm': params['checksum_algorithm']})
-        if not params['verify_certificates']:
-            args['verify-certificates'] = 0
-        upid = client.post('nodes/{0}/storage/{1}/download-url'.format(node, target.storage), **args)
-    else:
-        with open(params['src'], 'rb') as data:
-            data.raw.name = target.filename  # the multipart file name is the name PVE writes
-            args = dict(content=target.content, filename=data)
-            if params.get('checksum'):
-                args.update(checksum=params['checksum'], **{'checksum-algorithm': params['checksum_algorithm']})
-            upid = client.post('nodes/{0}/storage/{1}/upload'.format(node, target.storage), **args)
-    wait_for_task(client, upid, timeout)
-    return upid
-
-
-def remove(client, node, target, timeout):
-    upid = client.delete('nodes/{0}/storage/{1}/content/{2}'.format(node, target.storage, target.volid))
-    if upid:
-        wait_for_task(client, upid, timeout)
-    return upid
-
-
-def ensure_appliance(client, node, storage, name, timeout, check_mode=False, option='template'):
-    """A catalogue appliance on a storage of a node, fetched when missing: returns (volid, fetched, upid).
-
-    For modules that need a container template by catalogue name (ct's ``ostemplate``): the same
-    resolution as pve.fleet.template (the newest version of a package, or an exact file name).
-    ``fetched`` says whether it was (in check mode: would be) downloaded; ``upid`` is the task, or None.
+    ``catalogue`` is the node's appliance list, needed only for ``template``.
     """
-    catalogue = client.get('nodes/{0}/aplinfo'.format(node)) or []
-    entry = resolve_appliance(catalogue, name, node, option)
-    target = Target(storage, 'vztmpl', entry['template'], 'catalogue', appliance=entry)
-    if volume_present(client, node, target):
-        return target.volid, False, None
-    if check_mode:
-        return target.volid, True, None
-    return target.volid, True, fetch(client, node, target, dict(timeout=timeout))
+    storage = spec.storage or 'local'
+    if spec.volid:
+        found = VOLID.match(spec.volid)
+        return Target(found.group(1), found.group(2), found.group(3), None)
+    if spec.template:
+        entry = resolve_appliance(catalogue, spec.template, spec.node)
+        return Target(storage, 'vztmpl', entry['template'], 'catalogue', appliance=entry)
+    if spec.url:
+        name, source, option = spec.filename or filename_of_url(spec.url), 'url', 'url'
+    elif spec.src:
+        name, source, option = spec.filename or os.path.basename(spec.src), 'src', 'src'
+    elif spec.filename:
+        name, source, option = spec.filename, None, 'filename'
+    else:
+        return None
+    filename = normalize_filename(name)
+    content = spec.content or content_of(filename, 'filename' if spec.filename else option)
+    check_extension(filename, content)
+    return Target(storage, content, filename, source)
+
+
+def read_catalogue(client, node):
+    """The node's appliance catalogue (aplinfo), sorted by file name."""
+    return sorted(client.get('nodes/{0}/aplinfo'.format(node)) or [], key=lambda e: str(e.get('template')))
+
+
+def read_current(client, spec):
+    """(cluster, catalogue, volids): the cluster, the node's catalogue when a template is named or listed, and
+    the volids of the target's content type on its storage (None when no file is named). Nothing is listed on
+    a node or storage the plan will refuse."""
+    cluster = ClusterView.read(client)
+    cluster.require_node(spec.node)
+    catalogue = read_catalogue(client, spec.node) if spec.template or not spec.names_a_file else None
+    target = target_of(spec, catalogue)
+    volids = None
+    if target is not None:
+        cluster.check_storage(target.storage, spec.node, target.content, 'storage')
+        listing = client.get('nodes/{0}/storage/{1}/content'.format(spec.node, target.storage),
+                             content=target.content) or []
+        volids = frozenset(item.get('volid') for item in listing)
+    return cluster, catalogue, volids
+
+
+class TemplatePlan(Plan):
+    """One file on one node's storage (``target``; None for a catalogue listing) and whether it is there."""
+
+    def __init__(self, node, target, present):
+        super(TemplatePlan, self).__init__(target.volid if target is not None else 'appliance catalogue of ' + node)
+        self.node = node
+        self.target = target
+        self.present = present
+
+
+def plan_template(spec, cluster, catalogue, volids):
+    """The plan for the file (pure: no request): fetch it when missing, remove it when present and unwanted."""
+    cluster.require_node(spec.node)
+    target = target_of(spec, catalogue)
+    if target is None:
+        return TemplatePlan(spec.node, None, False)
+    cluster.check_storage(target.storage, spec.node, target.content, 'storage')
+    present = target.volid in volids
+    plan = TemplatePlan(spec.node, target, present)
+    shown = {'volid': target.volid}
+    where = '{0} on {1}'.format(target.volid, spec.node)
+    if spec.state == 'present' and not present:
+        if target.source == 'catalogue':
+            text = 'download {0} from the appliance catalogue to {1}'.format(target.filename, where)
+        elif target.source == 'url':
+            text = 'download {0} to {1}'.format(spec.url, where)
+        else:
+            text = 'upload {0} to {1}'.format(spec.src, where)
+        plan.add(Step('fetch', target.volid, text=text, data=_fetch_data(spec, target)), after=shown)
+    elif spec.state == 'absent' and present:
+        plan.add(Step('remove', target.volid, text='remove {0}'.format(where)), before=shown)
+    return plan
+
+
+def _fetch_data(spec, target):
+    """The call that fetches the file: its path and body (an upload opens ``src`` when it is sent)."""
+    base = 'nodes/{0}/'.format(spec.node)
+    checksum = {}
+    if spec.checksum:
+        checksum = {'checksum': spec.checksum, 'checksum-algorithm': spec.checksum_algorithm}
+    if target.source == 'catalogue':
+        return dict(path=base + 'aplinfo', body=dict(storage=target.storage, template=target.filename))
+    if target.source == 'url':
+        body = dict(url=spec.url, content=target.content, filename=target.filename, **checksum)
+        if not spec.verify_certificates:
+            body['verify-certificates'] = 0
+        return dict(path=base + 'storage/{0}/download-url'.format(target.storage), body=body)
+    return dict(path=base + 'storage/{0}/upload'.format(target.storage), body=dict(content=target.content, **checksum),
+                src=spec.src, filename=target.filename)
+
+
+def apply_template(run, plan):
+    """Download, upload or remove the file, waiting for PVE's task."""
+    client, target = run.client, plan.target
+    for step in plan.steps:
+        if step.action == 'remove':
+            run.wait(client.delete('nodes/{0}/storage/{1}/content/{2}'.format(plan.node, target.storage, target.volid)))
+        elif 'src' in step.data:
+            with open(step.data['src'], 'rb') as data:
+                data.raw.name = step.data['filename']  # the multipart file name is the name PVE writes
+                run.wait(client.post(step.data['path'], filename=data, **step.data['body']))
+        else:
+            run.wait(client.post(step.data['path'], **step.data['body']))

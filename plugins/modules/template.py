@@ -175,11 +175,23 @@ filename:
   returned: when a file is named
   type: str
   sample: debian-12-standard_12.12-1_amd64.tar.zst
-upid:
-  description: The PVE task that downloaded, uploaded or removed the file.
-  returned: when a task ran
-  type: str
-  sample: "UPID:pve1:000A1B2C:0042D1E2:67A1B2C3:download:debian-12-standard_12.12-1_amd64.tar.zst:root@pam:"
+changes:
+  description: What was done (in check mode, what would be done), one sentence; empty when nothing was to do.
+  returned: always
+  type: list
+  elements: str
+  sample: ['download debian-12-standard_12.12-1_amd64.tar.zst from the appliance catalogue to
+           local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst on pve1']
+diff:
+  description: The volid before (when the file is there) and after (when it will be), as YAML text.
+  returned: always
+  type: dict
+tasks:
+  description: The UPID of the PVE task that downloaded, uploaded or removed the file, in a list; empty in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: ["UPID:pve1:000A1B2C:0042D1E2:67A1B2C3:download:debian-12-standard_12.12-1_amd64.tar.zst:root@pam:"]
 appliance:
   description: The catalogue entry O(template) stands for, as PVE lists it.
   returned: when O(template) is given
@@ -194,92 +206,26 @@ catalogue:
   sample: [{template: debian-12-standard_12.12-1_amd64.tar.zst, package: debian-12-standard, version: 12.12-1}]
 '''
 
-import os
-
-from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
 from ansible_collections.pve.fleet.plugins.module_utils.templates import (
-    VOLID, Target, check_checksum, check_extension, check_storage, content_of, fetch, file_checksum,
-    filename_of_url, normalize_filename, remove, resolve_appliance, volume_present)
-
-
-def catalogue_of(client, node):
-    return sorted(client.get('nodes/{0}/aplinfo'.format(node)) or [], key=lambda e: str(e.get('template')))
-
-
-def target_of(module, client):
-    """The file the parameters name, or None when they name none (catalogue listing)."""
-    params = module.params
-    storage = params['storage'] or 'local'
-    content = params['content']
-    if params['volid']:
-        found = VOLID.match(params['volid'])
-        if not found:
-            raise PveError('volid: {0!r} is not the volid of an ISO image or a container template '
-                           '(<storage>:iso/<file> or <storage>:vztmpl/<file>)'.format(params['volid']))
-        if params['storage'] and params['storage'] != found.group(1):
-            raise PveError('storage: {0!r} differs from the storage of volid {1!r}'.format(
-                params['storage'], params['volid']))
-        return Target(found.group(1), found.group(2), found.group(3), None)
-    if params['template']:
-        if content not in (None, 'vztmpl'):
-            raise PveError('content: an appliance of the catalogue is a container template (vztmpl), not iso')
-        entry = resolve_appliance(catalogue_of(client, params['node']), params['template'], params['node'])
-        return Target(storage, 'vztmpl', entry['template'], 'catalogue', appliance=entry)
-    if params['url']:
-        name, source, option = params['filename'] or filename_of_url(params['url']), 'url', 'url'
-    elif params['src']:
-        if params['state'] == 'present' and not os.path.isfile(params['src']):
-            raise PveError('src: {0!r} is not a file on {1}'.format(params['src'], 'the host the module runs on'))
-        name, source, option = params['filename'] or os.path.basename(params['src']), 'src', 'src'
-    elif params['filename']:
-        name, source, option = params['filename'], None, 'filename'
-    else:
-        return None
-    filename = normalize_filename(name)
-    content = content or content_of(filename, 'filename' if params['filename'] else option)
-    check_extension(filename, content)
-    return Target(storage, content, filename, source)
+    TemplateSpec, apply_template, plan_template, read_current)
 
 
 def ensure_template(module, client):
-    params = module.params
-    node, state = params['node'], params['state']
-    if params['checksum']:
-        params['checksum'] = check_checksum(params['checksum'], params['checksum_algorithm'])
-        if params['src'] and state == 'present' and os.path.isfile(params['src']):
-            got = file_checksum(params['src'], params['checksum_algorithm'])
-            if got != params['checksum']:
-                raise PveError('checksum: {0} has {1} checksum {2}, not {3}; nothing uploaded'.format(
-                    params['src'], params['checksum_algorithm'], got, params['checksum']))
-    cluster = ClusterView.read(client)
-    cluster.require_node(node)
-    target = target_of(module, client)
+    spec = TemplateSpec.from_params(module.params)
+    cluster, catalogue, volids = read_current(client, spec)
+    plan = plan_template(spec, cluster, catalogue, volids)
+    run = execute(client, plan, apply_template, module.check_mode, module.params['timeout'])
+    result = plan.result(run)
+    result['node'] = spec.node
+    target = plan.target
     if target is None:
-        if state == 'absent':
-            raise PveError('state=absent needs the file: give template, url, src, filename or volid')
-        return dict(changed=False, node=node, catalogue=catalogue_of(client, node))
-    if state == 'present' and target.source is None:
-        raise PveError('state=present needs a source for {0}: give template, url or src'.format(target.volid))
-    check_storage(cluster, node, target.storage, target.content)
-    present = volume_present(client, node, target)
-    changed = present != (state == 'present')
-    result = dict(changed=changed, node=node, storage=target.storage, content=target.content,
-                  filename=target.filename, volid=target.volid)
+        result['catalogue'] = catalogue
+        return result
+    result.update(storage=target.storage, content=target.content, filename=target.filename, volid=target.volid)
     if target.appliance is not None:
         result['appliance'] = target.appliance
-    if changed and module._diff:
-        result['diff'] = dict(before='volid: {0}\n'.format(target.volid) if present else '',
-                              after='volid: {0}\n'.format(target.volid) if not present else '',
-                              before_header=target.volid, after_header=target.volid)
-    if changed and not module.check_mode:
-        if state == 'present':
-            result['upid'] = fetch(client, node, target, params)
-        else:
-            upid = remove(client, node, target, params['timeout'])
-            if upid:
-                result['upid'] = upid
     return result
 
 

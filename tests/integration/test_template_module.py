@@ -26,6 +26,16 @@ def idempotent(ansible, served, tasks):
     return ansible.assert_idempotent(tasks, env=served.env)
 
 
+def converge(ansible, served, cluster, tasks):
+    """Check mode writes nothing and says what the run then does; the run changes, a second run nothing."""
+    check = check_mode_clean(ansible, served, cluster, tasks)
+    first, second = idempotent(ansible, served, tasks)
+    for item in tasks:
+        assert check.task(item['name'])['changes'] == first.task(item['name'])['changes'] != []
+        assert second.task(item['name'])['changes'] == []
+    return check, first, second
+
+
 def check_mode_clean(ansible, served, cluster, tasks, diff=False):
     assert served.cluster is cluster  # the harness reads this cluster's request log
     return ansible.assert_check_mode_writes_nothing(tasks, env=served.env, diff=diff).assert_ok()
@@ -55,17 +65,18 @@ def test_lists_the_catalogue(ansible, served, cluster):
 
 def test_template_by_catalogue_name(ansible, served, cluster):
     tasks = [task('debian', node='pve1', template='debian-12-standard')]
-    check = check_mode_clean(ansible, served, cluster, tasks)
-    assert check.status('debian') == 'changed' and volumes(cluster) == {}
+    check, first, second = converge(ansible, served, cluster, tasks)
+    assert check.status('debian') == 'changed' and check.task('debian')['tasks'] == []
     assert check.task('debian')['volid'] == 'local:vztmpl/' + DEBIAN
 
-    first, second = idempotent(ansible, served, tasks)
     got = first.task('debian')
     assert got['volid'] == 'local:vztmpl/' + DEBIAN and got['content'] == 'vztmpl'
-    assert got['upid'].startswith('UPID:pve1:') and ':download:' in got['upid']
+    task_id, = got['tasks']
+    assert task_id.startswith('UPID:pve1:') and ':download:' in task_id
+    assert got['changes'] == ['download {0} from the appliance catalogue to local:vztmpl/{0} on pve1'.format(DEBIAN)]
     assert got['appliance']['package'] == 'debian-12-standard'
     assert list(volumes(cluster)) == ['vztmpl/' + DEBIAN]
-    assert second.task('debian')['volid'] == got['volid'] and 'upid' not in second.task('debian')
+    assert second.task('debian')['volid'] == got['volid'] and second.task('debian')['tasks'] == []
     assert check_mode_clean(ansible, served, cluster, tasks).changed == []
 
 
@@ -96,10 +107,10 @@ def test_node_local_storage_has_a_copy_per_node(ansible, served, cluster):
 
 def test_iso_by_url_with_checksum(ansible, served, cluster):
     tasks = [task('iso', node='pve1', url=ISO_URL, checksum=ISO_SHA256.upper(), checksum_algorithm='sha256')]
-    check = check_mode_clean(ansible, served, cluster, tasks)
-    assert check.status('iso') == 'changed' and volumes(cluster) == {}
-    first, _second = idempotent(ansible, served, tasks)
+    check, first, _second = converge(ansible, served, cluster, tasks)
+    assert check.status('iso') == 'changed'
     got = first.task('iso')
+    assert got['changes'] == ['download {0} to local:iso/debian-13.2.0-amd64-netinst.iso on pve1'.format(ISO_URL)]
     assert got['volid'] == 'local:iso/debian-13.2.0-amd64-netinst.iso' and got['content'] == 'iso'
     assert list(volumes(cluster)) == ['iso/debian-13.2.0-amd64-netinst.iso']
     log = served.run(lambda: [e for e in cluster.request_log if e['path'].endswith('/download-url')])
@@ -136,10 +147,10 @@ def test_upload_from_the_controller(ansible, served, cluster, tmp_path):
     src.write_bytes(b'an ISO image, more or less\n' * 100)
     digest = hashlib.sha1(src.read_bytes()).hexdigest()
     tasks = [task('upload', node='pve2', src=str(src), checksum=digest, checksum_algorithm='sha1')]
-    check = check_mode_clean(ansible, served, cluster, tasks)
-    assert check.status('upload') == 'changed' and volumes(cluster) == {}
-    first, _second = idempotent(ansible, served, tasks)
+    check, first, _second = converge(ansible, served, cluster, tasks)
+    assert check.status('upload') == 'changed'
     assert first.task('upload')['volid'] == 'local:iso/rescue.iso'
+    assert first.task('upload')['changes'] == ['upload {0} to local:iso/rescue.iso on pve2'.format(src)]
     assert volumes(cluster)['iso/rescue.iso']['size'] == src.stat().st_size
     sent = cluster.uploaded  # the multipart fields of the last upload
     assert sent['data'] == src.read_bytes() and sent['filename'] == 'rescue.iso' and sent['content'] == 'iso'
@@ -156,10 +167,10 @@ def test_absent(ansible, served, cluster, tmp_path):
     assert len(volumes(cluster)) == 2
     tasks = [task('no debian', node='pve1', template='debian-12-standard', state='absent'),
              task('no iso', node='pve1', volid='local:iso/debian-13.2.0-amd64-netinst.iso', state='absent')]
-    check = check_mode_clean(ansible, served, cluster, tasks)
-    assert check.changed == ['no debian', 'no iso'] and len(volumes(cluster)) == 2
-    first, _second = idempotent(ansible, served, tasks)
+    check, first, _second = converge(ansible, served, cluster, tasks)
+    assert check.changed == ['no debian', 'no iso']
     assert first.changed == ['no debian', 'no iso']
+    assert first.task('no iso')['changes'] == ['remove local:iso/debian-13.2.0-amd64-netinst.iso on pve1']
     assert volumes(cluster) == {}
     assert first.task('no iso')['volid'] == 'local:iso/debian-13.2.0-amd64-netinst.iso'
 
@@ -170,6 +181,7 @@ def test_diff(ansible, served, cluster):
     diff = result.task('debian')['diff']
     diff = diff[0] if isinstance(diff, list) else diff
     assert diff['before'] == '' and diff['after'] == 'volid: local:vztmpl/{0}\n'.format(DEBIAN)
+    assert diff['after_header'] == 'local:vztmpl/{0} (after)'.format(DEBIAN)
     absent = [task('debian', node='pve1', template='debian-12-standard', state='absent')]
     result = run(ansible, served, absent, diff=True, check=True).assert_ok()
     diff = result.task('debian')['diff']
@@ -181,9 +193,9 @@ BAD_INPUT = [
     (dict(node='pve9', template='debian-12-standard'), "node: node 'pve9' is not in the cluster"),
     (dict(node='pve1', template='debian-99-standard'), "template: no appliance 'debian-99-standard'"),
     (dict(node='pve1', template='debian-12-standard', storage='local-lvm'),
-     "storage: storage 'local-lvm' does not hold vztmpl content"),
+     "storage: storage 'local-lvm' does not hold vztmpl (its content: "),
     (dict(node='pve1', template='debian-12-standard', storage='nowhere'),
-     "storage: storage 'nowhere' is not available on node pve1"),
+     "storage: storage 'nowhere' does not exist (storages: "),
     (dict(node='pve1', url=ISO_URL, checksum='abc', checksum_algorithm='sha256'),
      'checksum: a sha256 checksum is 64 hexadecimal digits'),
     (dict(node='pve1', url='https://example.org/readme.txt'), "url: 'readme.txt' is neither an ISO image"),
@@ -226,21 +238,3 @@ def test_absent_removes_what_present_fetched(ansible, served, cluster):
     assert first.task('get')['volid'] == 'local:vztmpl/' + DEBIAN
     idempotent(ansible, served, [task('drop', node='pve3', template='debian-12-standard', state='absent')])
     assert volumes(cluster) == {}
-
-
-def test_ensure_appliance_helper_for_other_modules(served, cluster):
-    # module_utils/templates.ensure_appliance: what ct uses to fetch an ostemplate by catalogue name.
-    from ansible_collections.pve.fleet.plugins.module_utils.api import client_from_params
-    from ansible_collections.pve.fleet.plugins.module_utils.templates import ensure_appliance
-    env = served.env
-    client = client_from_params(dict(api_host=env['PROXMOX_HOST'], api_port=int(env['PROXMOX_PORT']),
-                                     api_token_id=env['PROXMOX_TOKEN_ID'], api_token_secret=env['PROXMOX_TOKEN_SECRET'],
-                                     validate_certs=True, ca_path=env['PROXMOX_CA_PATH'], timeout=30))
-    cluster.clear_log()
-    assert ensure_appliance(client, 'pve1', 'local', 'debian-12-standard', 30, check_mode=True) == \
-        ('local:vztmpl/' + DEBIAN, True, None)
-    assert cluster.writes() == [] and volumes(cluster) == {}
-    volid, fetched, upid = ensure_appliance(client, 'pve1', 'local', 'debian-12-standard', 30)
-    assert (volid, fetched) == ('local:vztmpl/' + DEBIAN, True) and ':download:' in upid
-    assert list(volumes(cluster)) == ['vztmpl/' + DEBIAN]
-    assert ensure_appliance(client, 'pve1', 'local', 'debian-12-standard', 30) == ('local:vztmpl/' + DEBIAN, False, None)
