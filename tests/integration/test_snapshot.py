@@ -22,15 +22,17 @@ def names(result, task='snap'):
     return [s['name'] for s in result.task(task)['snapshots']]
 
 
+def untimed(result):
+    return [dict(s, snaptime=None) for s in result.task('snap')['snapshots']]
+
+
 def converge(ansible, served, tasks):
     """Check mode writes nothing and says what the run then does; the run changes, a second run nothing."""
     check = ansible.assert_check_mode_writes_nothing(tasks, env=served.env).assert_ok()
     first, second = ansible.assert_idempotent(tasks, env=served.env)
     assert check.task('snap')['changes'] == first.task('snap')['changes'] != []
     # What check mode predicts is what the run leaves (a snapshot still to be taken has no time yet).
-    def seen(result):
-        return [dict(s, snaptime=None) for s in result.task('snap')['snapshots']]
-    assert seen(check) == seen(first)
+    assert untimed(check) == untimed(first)
     assert check.task('snap')['current'] == first.task('snap')['current']
     return first, second
 
