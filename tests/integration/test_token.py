@@ -4,6 +4,8 @@ pve.fleet.vm task may do."""
 
 import copy
 
+import pytest
+
 from datacenter import (assert_refused_before_any_write, check_mode_clean, diff_of, failure, idempotent, run,
                         task)
 
@@ -92,6 +94,7 @@ def test_diff(ansible, served, cluster):
     assert diff_of(result.assert_ok(), 'token') == ({'comment': 'read only', 'expire': 0, 'privsep': True}, None)
 
 
+@pytest.mark.compat
 def test_secret_never_in_verbose_diff_output(ansible, served, cluster):
     make_user(ansible, served)
     tasks = [dict(task('token', userid='ci@pve', tokenid='deploy', comment='CI'), register='made'),
@@ -109,6 +112,7 @@ def test_secret_never_in_verbose_diff_output(ansible, served, cluster):
     assert result.output.count('censored') >= 2
 
 
+@pytest.mark.compat
 def test_a_token_acts_as_its_acls_allow(ansible, served, cluster):
     """The issue's scenario: a token made by pve.fleet.token, given a role by pve.fleet.acl, used by pve.fleet.vm."""
     cluster.add_vm(100, 'web1', node='pve1', status='stopped', config={'memory': '1024'})
