@@ -282,8 +282,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             hostvars['pve_ip_addresses'] = guest['ip_addresses']
         return hostvars
 
-    def _passes(self, hostvars):
-        for condition in self.get_option('filters') or []:
+    def _passes(self, filters, hostvars):
+        for condition in filters:
             try:
                 if not self._compose(condition, hostvars):
                     return False
@@ -291,27 +291,38 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 _fail('filters: {0!r} failed: {1}'.format(to_text(condition), to_text(exc)))
         return True
 
-    def _group(self, name):
-        # Sanitized as keyed_groups are: a tag like 'adv-inv' would otherwise warn on every load.
-        group = self._sanitize_group_name(self.get_option('group_prefix') + name)
-        self.inventory.add_group(group)
+    def _group(self, made, name):
+        """The group a built-in group name becomes, made once per load (``made`` remembers it, so not once
+        per host): prefixed and sanitized as keyed_groups are, so a tag like 'adv-inv' does not warn."""
+        group = made.get(name)
+        if group is None:
+            group = made[name] = self._sanitize_group_name(self.get_option('group_prefix') + name)
+            self.inventory.add_group(group)
         return group
 
     def _populate(self, guests):
+        # Ansible's own work per host variable (origin tagging, then merging and encoding it for every
+        # host) is most of a big load; what is ours is kept out of the loop: options read once, groups
+        # made once, and the host's variables copied for compose/groups/keyed_groups only when one is set.
         strict = self.get_option('strict')
+        exclude_templates = self.get_option('exclude_templates')
+        filters = self.get_option('filters') or []
+        compose, composed, keyed = (self.get_option(name) for name in ('compose', 'groups', 'keyed_groups'))
+        made = {}
+        inventory = self.inventory
         names = self._host_names(guests)
         for guest in guests:
-            if guest['template'] and self.get_option('exclude_templates'):
+            if guest['template'] and exclude_templates:
                 continue
             hostvars = self._host_vars(guest)
-            if not self._passes(hostvars):
+            if filters and not self._passes(filters, hostvars):
                 continue
             host = names[guest['vmid']]
-            self.inventory.add_host(host)
+            inventory.add_host(host)
             for key, value in hostvars.items():
-                self.inventory.set_variable(host, key, value)
+                inventory.set_variable(host, key, value)
             if guest.get('ip_addresses'):
-                self.inventory.set_variable(host, 'ansible_host', guest['ip_addresses'][0])
+                inventory.set_variable(host, 'ansible_host', guest['ip_addresses'][0])
             groups = ['node_' + guest['node'], guest['type'], guest['status'] or 'unknown']
             if guest['template']:
                 groups.append('template')
@@ -319,11 +330,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 groups.append('pool_' + guest['pool'])
             groups.extend('tag_' + tag for tag in guest['tags'])
             for name in groups:
-                self.inventory.add_child(self._group(name), host)
-            all_vars = self.inventory.get_host(host).get_vars()
-            self._set_composite_vars(self.get_option('compose'), all_vars, host, strict=strict)
-            self._add_host_to_composed_groups(self.get_option('groups'), all_vars, host, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), all_vars, host, strict=strict)
+                inventory.add_child(self._group(made, name), host)
+            if compose or composed or keyed:
+                all_vars = inventory.get_host(host).get_vars()
+                self._set_composite_vars(compose, all_vars, host, strict=strict)
+                self._add_host_to_composed_groups(composed, all_vars, host, strict=strict)
+                self._add_host_to_keyed_groups(keyed, all_vars, host, strict=strict)
 
     # ----------------------------------------------------------------- parse
 
