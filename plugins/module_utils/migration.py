@@ -135,7 +135,8 @@ def plan_migration(spec, cluster, guest, pre):
     volumes = [d.get('volid') for d in local]
     plan = MigrationPlan(guest, target, mode, volumes)
     plan.add(Step('migrate', target, guest['node'], target, text=_sentence(guest, target, mode, volumes, spec),
-                  data=dict(body=_migrate_body(guest, mode, volumes, spec))),
+                  data=dict(body=migrate_body(guest['type'], mode, target, bool(volumes) and spec.with_local_disks,
+                                              spec.target_storage, spec.shutdown_timeout))),
              before={'node': guest['node']}, after={'node': target})
     return plan
 
@@ -150,17 +151,18 @@ def _sentence(guest, target, mode, volumes, spec):
     return text
 
 
-def _migrate_body(guest, mode, volumes, spec):
-    """What PVE's migrate call is sent (the QEMU and LXC spellings differ)."""
-    if guest['type'] == 'qemu':
-        body = dict(target=spec.target, online=1 if mode == 'online' else None, targetstorage=spec.target_storage)
-        if mode == 'online' and volumes and spec.with_local_disks:
+def migrate_body(guest_type, mode, target, with_local_disks=False, target_storage=None, shutdown_timeout=None):
+    """What PVE's migrate call is sent for a move in ``mode`` (the QEMU and LXC spellings differ); also what
+    evacuate and rebalance send (moves.py)."""
+    if guest_type == 'qemu':
+        body = dict(target=target, online=1 if mode == 'online' else None, targetstorage=target_storage)
+        if mode == 'online' and with_local_disks:
             body['with-local-disks'] = 1
         return body
-    body = {'target': spec.target, 'target-storage': spec.target_storage}
+    body = {'target': target, 'target-storage': target_storage}
     if mode == 'restart':
         body['restart'] = 1
-        body['timeout'] = spec.shutdown_timeout
+        body['timeout'] = shutdown_timeout
     return body
 
 

@@ -24,6 +24,7 @@ import time
 
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import guest_path
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
+from ansible_collections.pve.fleet.plugins.module_utils.migration import migrate_body
 from ansible_collections.pve.fleet.plugins.module_utils.plan import Plan, Step
 
 DEFAULT_PARALLEL = 4
@@ -183,16 +184,7 @@ def _migrate(client, move, timeout, wait):
                 '{0} ({1})'.format(b.get('sid'), b.get('cause')) for b in blocking)))
         _wait_on_node(client, move, timeout)
         return []
-    if move['type'] == 'qemu':
-        body = dict(target=move['target'])
-        if move['mode'] == 'online':
-            body['online'] = 1
-            if move['with_local_disks']:
-                body['with-local-disks'] = 1
-    else:
-        body = dict(target=move['target'])
-        if move['mode'] == 'restart':
-            body['restart'] = 1
+    body = migrate_body(move['type'], move['mode'], move['target'], move['with_local_disks'])
     upid = client.post(guest_path(guest, 'migrate'), **body)
     wait(upid)
     return [upid]
