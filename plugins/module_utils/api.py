@@ -52,7 +52,9 @@ CONNECTION_SPEC = dict(
 # PVE answers these (HTTP 500) when a lock or the cluster filesystem timed out. A read may always be
 # repeated; a write only when the guest's config lock was never taken, so nothing was done.
 RETRYABLE_READ = ("can't lock file", 'got timeout', 'cfs-lock')
-RETRYABLE_WRITE = ("can't lock file",)
+# A write PVE refused because another task holds the guest (its config lock file, or a lock such as
+# backup or migrate) did nothing: it is repeated until that task lets go, for at most ``timeout`` seconds.
+BUSY_GUEST = re.compile(r"can't lock file|\b(VM|CT) is locked \(")
 # A create is never repeated blind: the caller re-reads the cluster first (another run may have made it).
 CREATE_PATH = re.compile(r'^/?nodes/[^/]+/(qemu|lxc)/?$')
 RETRY_ATTEMPTS = 5
@@ -60,7 +62,7 @@ RETRY_BASE_DELAY = 0.2
 RETRY_MAX_DELAY = 3.0
 
 
-def _backoff(attempt):
+def backoff(attempt):
     """Capped exponential backoff with full jitter, in seconds."""
     return random.uniform(0, min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2 ** attempt)))
 
@@ -154,11 +156,20 @@ class PveClient:
     def request(self, method, api_path, **params):
         """Send one request; retries only where a repeat cannot do harm."""
         attempt = 0
+        busy_until = None
         while True:
             try:
                 return self._send(method, api_path, params)
             except PveError as exc:
-                if not self._may_retry(method, api_path, exc) or attempt + 1 >= RETRY_ATTEMPTS:
+                if self._busy_guest(method, api_path, exc):
+                    now = time.monotonic()
+                    busy_until = busy_until or now + self.timeout
+                    if now >= busy_until:
+                        raise PveError('{0}: another task holds the guest and did not let go within {1}s (timeout); '
+                                       'wait for it to finish (or unlock the guest), or raise timeout'.format(
+                                           exc.message.strip(), self.timeout), status=exc.status, errors=exc.errors,
+                                       method=method, path='/' + api_path.lstrip('/'))
+                elif not self._may_retry(method, api_path, exc) or attempt + 1 >= RETRY_ATTEMPTS:
                     raise
             except requests.exceptions.ConnectionError as exc:
                 # A reset read is safe to repeat; a write may have been done, so the caller re-reads.
@@ -166,16 +177,17 @@ class PveClient:
                     raise self._transport_error(exc)
             except requests.exceptions.RequestException as exc:
                 raise self._transport_error(exc)
-            time.sleep(_backoff(attempt))
+            time.sleep(backoff(attempt))
             attempt += 1
 
     @staticmethod
     def _may_retry(method, path, exc):
-        if exc.status != 500:
-            return False
-        if method == 'GET':
-            return any(m in exc.message for m in RETRYABLE_READ)
-        return not CREATE_PATH.match(path) and any(m in exc.message for m in RETRYABLE_WRITE)
+        return exc.status == 500 and method == 'GET' and any(m in exc.message for m in RETRYABLE_READ)
+
+    @staticmethod
+    def _busy_guest(method, path, exc):
+        return (exc.status == 500 and method != 'GET' and not CREATE_PATH.match(path)
+                and bool(BUSY_GUEST.search(exc.message)))
 
     def get(self, api_path, **params):
         return self.request('GET', api_path, **params)

@@ -569,25 +569,25 @@ def apply_guest(run, plan):
             if volumes:
                 _purge_unused(run, plan, volumes)
         elif action == 'resize':
-            run.wait(client.put(_path(plan, '/resize'), disk=step.key, size=step.after))
+            run.task(lambda: client.put(_path(plan, '/resize'), disk=step.key, size=step.after))
         elif action == 'pool':
             client.put('pools', poolid=step.data['pool'], vms=str(plan.vmid), **{'allow-move': 1})
         elif action == 'power':
             verb = step.data['verb']
             if verb == 'template':
-                run.wait(client.post(_path(plan, '/template')))
+                run.task(lambda: client.post(_path(plan, '/template')))
             else:
                 extra = dict(forceStop=1, timeout=run.timeout) if verb == 'shutdown' else {}
-                run.wait(client.post(_path(plan, '/status/' + verb), **extra))
+                run.task(lambda: client.post(_path(plan, '/status/' + verb), **extra))
         elif action == 'reboot-if-pending':
             _config, pending = parse_pending(client.get(_path(plan, '/pending')))
             if pending:
-                run.wait(client.post(_path(plan, '/status/reboot')))
+                run.task(lambda: client.post(_path(plan, '/status/reboot')))
         elif action == 'stop':
-            run.wait(client.post(_path(plan, '/status/stop')))
+            run.task(lambda: client.post(_path(plan, '/status/stop')))
         elif action == 'destroy':
             params = {'purge': 1, 'destroy-unreferenced-disks': 1} if step.data['purge'] else {}
-            run.wait(client.delete(_path(plan, ''), **params))
+            run.task(lambda: client.delete(_path(plan, ''), **params))
 
 
 def _claim(run, plan, send):
@@ -618,7 +618,7 @@ def _write_config(run, plan, sets, deletes):
         params['delete'] = ','.join(deletes)
     path = _path(plan, '/config')
     if plan.kind.async_config:
-        run.wait(run.client.post(path, **params))
+        run.task(lambda: run.client.post(path, **params))
     else:
         run.client.put(path, **params)
 

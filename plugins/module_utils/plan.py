@@ -20,9 +20,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 
+from ansible_collections.pve.fleet.plugins.module_utils.api import BUSY_GUEST, backoff
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
-from ansible_collections.pve.fleet.plugins.module_utils.tasks import wait_for_task
+from ansible_collections.pve.fleet.plugins.module_utils.tasks import PveTaskError, wait_for_task
 
 DEFAULT_CONCURRENCY = 8
 
@@ -108,6 +110,26 @@ class Run:
             return None
         self.tasks.append(upid)
         return wait_for_task(self.client, upid, self.timeout)
+
+    def task(self, send):
+        """Start a task with ``send()`` and wait for it. A task that ended at once because another task holds
+        the guest (its lock file, or a lock such as backup) did nothing: it is started again until the other
+        lets go, for at most ``timeout`` seconds, then the failure says so."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return self.wait(send())
+            except PveTaskError as exc:
+                if not BUSY_GUEST.search(str(exc.exitstatus)):
+                    raise
+                if time.monotonic() - started >= self.timeout:
+                    raise PveTaskError('{0}: another task holds the guest and did not let go within {1}s (timeout); '
+                                       'wait for it to finish (or unlock the guest), or raise timeout'.format(
+                                           exc.message, self.timeout), exc.upid, exitstatus=exc.exitstatus,
+                                       log_tail=exc.log_tail)
+            time.sleep(backoff(attempt))
+            attempt += 1
 
 
 def execute(client, plan, apply, check_mode, timeout):

@@ -43,6 +43,25 @@ def test_a_config_write_is_retried_only_for_a_lock_that_was_never_taken(client, 
     assert len(cluster.request_log) == 1
 
 
+def test_a_write_waits_for_a_busy_guest_within_timeout_then_says_so(served, cluster, monkeypatch):
+    monkeypatch.setattr(api, 'RETRY_MAX_DELAY', 0.05)
+    env = served.env
+    client = PveClient(env['PROXMOX_HOST'], port=int(env['PROXMOX_PORT']), token_id=env['PROXMOX_TOKEN_ID'],
+                       token_secret=env['PROXMOX_TOKEN_SECRET'], ca_path=env['PROXMOX_CA_PATH'], timeout=1)
+    cluster.add_vm(100, 'vm100', node='pve1')
+    cluster.hold_guest_lock(100, 'backup')
+    with pytest.raises(PveError) as err:
+        client.put('nodes/pve1/qemu/100/config', memory=1024)
+    assert str(err.value).startswith('PVE API error 500 on PUT /nodes/pve1/qemu/100/config: VM is locked (backup): '
+                                     'another task holds the guest and did not let go within 1s (timeout)')
+    assert len(cluster.writes()) > 1 and str(cluster.vm(100).config.get('memory')) != '1024'
+    cluster.release_guest_lock(100)
+    cluster.clear_log()
+    cluster.fail('PUT', '/nodes/pve1/qemu/100/config', 500, 'VM is locked (migrate)', times=3)
+    client.put('nodes/pve1/qemu/100/config', memory=1024)
+    assert [e['status'] for e in cluster.request_log] == [500, 500, 500, 200]
+
+
 def test_a_create_is_never_repeated_blind(client, cluster):
     cluster.fail('POST', '/nodes/pve1/qemu', 500, LOCKED, times=1)
     with pytest.raises(PveError):
