@@ -325,3 +325,40 @@ def test_fake_reads_back_as_pves_parser(served, cluster):
     with pytest.raises(ResourceException) as caught:
         fw.rules(0).put(comment='x', digest=digest)
     assert caught.value.status_code == 500 and 'detected modified configuration' in str(caught.value.content)
+
+
+def test_another_clients_change_stops_the_apply(served, cluster):
+    """The digest PVE checks, and the re-read before each further write: nothing is written over a change
+    made by someone else between this task's read and its writes."""
+    from ansible_collections.pve.fleet.plugins.module_utils.api import PveClient
+    from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
+    from ansible_collections.pve.fleet.plugins.module_utils.firewall import (
+        FirewallSpec, apply_firewall, plan_firewall, read_firewall)
+    from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
+
+    env, pve = served.env, api(served)
+    client = PveClient(env['PROXMOX_HOST'], port=int(env['PROXMOX_PORT']), token_id=env['PROXMOX_TOKEN_ID'],
+                       token_secret=env['PROXMOX_TOKEN_SECRET'], ca_path=env['PROXMOX_CA_PATH'])
+    for name in ('b', 'a'):
+        pve.cluster.firewall.rules.post(enable=1, **rule(name))
+
+    def planned(wanted):
+        spec = FirewallSpec.from_params({'level': 'cluster', 'rules': [rule(n) for n in wanted]})
+        _guest, base, current = read_firewall(client, spec)
+        return plan_firewall(spec, base, current, 'cluster')
+
+    # A move carries the digest read: PVE refuses it once the list changed.
+    plan = planned(['b', 'a'])
+    pve.cluster.firewall.rules.post(enable=1, **rule('z'))
+    with pytest.raises(PveError) as caught:
+        execute(client, plan, apply_firewall, False, 10)
+    assert 'detected modified configuration' in str(caught.value)
+    assert comments(cluster) == ['z', 'a', 'b']
+    # An insert carries none (PVE takes new rules unconditionally), but the write after it re-reads the list.
+    plan = planned(['z', 'a', 'b', 'c', 'd'])
+    pve.cluster.firewall.rules(0).delete()
+    with pytest.raises(PveError) as caught:
+        execute(client, plan, apply_firewall, False, 10)
+    assert str(caught.value) == ('the rules of cluster changed while this task was writing them (another client?); '
+                                 'nothing more was written: run the task again')
+    assert comments(cluster) == ['d', 'a', 'b']  # the one insert made (the list's last rule goes first)
