@@ -241,28 +241,98 @@ def plan_backup(spec, cluster):
 
 
 def apply_backup(run, plan):
-    """One vzdump task per node, started together, each waited for; the archives made go to ``run.archives``.
+    """One vzdump task per node, started together, each waited for: a node never runs two (as a PVE backup job,
+    each node's guests one after the other in its one task). Then each task's log is read for how each guest went.
 
-    A failure on one node does not stop the wait for the others; the error then says how many failed.
+    ``run.archives`` are the archives made; ``run.report`` has one entry per guest (``backup_report``). A failed
+    guest or node does not stop the wait for the others; ``backup_failure(run)`` says what failed.
     """
     client = run.client
     before = set(a['volid'] for a in read_archives(client, plan.listing))
-    upids = [client.post('nodes/{0}/vzdump'.format(step.key), **step.data['body']) for step in plan.steps]
-    failures = []
-    for upid in upids:
+    started = [(step.key, client.post('nodes/{0}/vzdump'.format(step.key), **step.data['body'])) for step in plan.steps]
+    node_errors = {}
+    for node, upid in started:
         try:
             run.wait(upid)
         except PveTaskError as exc:
-            failures.append(exc)
+            node_errors[node] = exc.message
+    logs = client.get_many(['nodes/{0}/tasks/{1}/log?start=0&limit={2}'.format(node, upid, LOG_LINES)
+                            for node, upid in started], quiet=True)
+    outcomes = {}
+    for entries in logs:
+        outcomes.update(vzdump_outcomes(entry.get('t', '') for entry in entries or []))
     wanted = set(g['vmid'] for g in plan.guests)
     made = [a for a in read_archives(client, plan.listing) if a['volid'] not in before and a['vmid'] in wanted]
     made.sort(key=lambda a: (a['vmid'], a['ctime']))
     run.archives = made
-    if failures:
-        first = failures[0]
-        raise PveTaskError('backup failed on {0} of {1} node(s): {2}'.format(
-            len(failures), len(upids), '; '.join(f.message for f in failures)), first.upid,
-            exitstatus=first.exitstatus, log_tail=first.log_tail)
+    run.report = backup_report(plan.guests, made, outcomes, node_errors)
+
+
+# vzdump's own lines about each guest in its task log (pve-manager PVE/VZDump.pm exec_backup_task, written
+# through PVE::VZDump::Plugin::debugmsg with its 'INFO:'/'ERROR:' prefix).
+LOG_LINES = 100000
+_STARTED = re.compile(r'\bStarting Backup of VM (\d+) \(')
+_FINISHED = re.compile(r'\bFinished Backup of VM (\d+) \((\d+):(\d\d):(\d\d)\)')
+_FAILED = re.compile(r'\bBackup of VM (\d+) failed - (.*)$')
+
+
+def vzdump_outcomes(lines):
+    """{vmid: {'status': 'ok' | 'failed' | 'started', 'duration': seconds or None, 'msg': str}} from the lines of
+    a vzdump task log (pure). ``started``: the guest's backup began and the log says no more (cut short)."""
+    out = {}
+    for line in lines:
+        found = _FINISHED.search(line)
+        if found:
+            hours, minutes, seconds = (int(x) for x in found.group(2, 3, 4))
+            out[int(found.group(1))] = dict(status='ok', duration=hours * 3600 + minutes * 60 + seconds, msg='')
+            continue
+        found = _FAILED.search(line)
+        if found:
+            out[int(found.group(1))] = dict(status='failed', duration=None, msg=found.group(2).strip())
+            continue
+        found = _STARTED.search(line)
+        if found:
+            out.setdefault(int(found.group(1)), dict(status='started', duration=None, msg=''))
+    return out
+
+
+def backup_report(guests, archives, outcomes, node_errors=None):
+    """One entry per guest backed up (pure): who, where, and how it went - status ``ok`` with the archive it made,
+    its size and how long it took, or ``failed`` with why (vzdump's own words, else its node's task's)."""
+    node_errors = node_errors or {}
+    newest = dict((a['vmid'], a) for a in archives)  # sorted oldest first: the last one wins
+    report = []
+    for guest in guests:
+        vmid = guest['vmid']
+        outcome = outcomes.get(vmid) or {}
+        archive = newest.get(vmid)
+        entry = dict(vmid=vmid, name=guest['name'], node=guest['node'], type=guest['type'],
+                     archive=archive['volid'] if archive else None, size=archive['size'] if archive else None,
+                     duration=outcome.get('duration'), status='ok', msg='')
+        if outcome.get('status') == 'failed':
+            entry.update(status='failed', msg=outcome['msg'])
+        elif outcome.get('status') != 'ok' and archive is None:
+            why = node_errors.get(guest['node'])
+            entry.update(status='failed', msg='no archive was made{0}'.format(
+                ' (the vzdump task on {0}: {1})'.format(guest['node'], why) if why else
+                (': its backup did not finish' if outcome else ': the task log does not mention it')))
+        report.append(entry)
+    return report
+
+
+def planned_report(guests):
+    """The report of check mode: every guest ``planned``, nothing made."""
+    return [dict(vmid=g['vmid'], name=g['name'], node=g['node'], type=g['type'], archive=None, size=None,
+                 duration=None, status='planned', msg='') for g in guests]
+
+
+def backup_failure(report):
+    """The one-line failure of a backup with failed guests, or None when every guest has its archive."""
+    failed = [r for r in report if r['status'] == 'failed']
+    if not failed:
+        return None
+    return 'backup failed for {0} of {1} guest(s): {2}'.format(len(failed), len(report), '; '.join(
+        '{0} on {1}: {2}'.format(guest_label(r), r['node'], r['msg']) for r in failed))
 
 
 # ------------------------------------------------------------------- restore

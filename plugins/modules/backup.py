@@ -17,8 +17,11 @@ description:
   - O(vmid) and O(name) pick guests; O(node), O(pool) and O(tags) narrow the pick (or, without O(vmid) and
     O(name), pick every guest that matches them); O(all) picks every guest of the cluster.
   - The guests are found cluster-wide from one C(cluster/resources) request; one vzdump task runs per node,
-    all started together, and each is waited for up to O(timeout) seconds.
+    all started together, and each is waited for up to O(timeout) seconds. As in a PVE backup job, a node never
+    runs two: its guests are backed up one after the other in its one task.
   - A backup is an action, so the task always reports a change (unless no guest matched).
+  - RV(guests) reports each guest - its archive, size and how long it took, or why it failed. If any guest
+    failed, the task fails after every node's task has ended, naming each failed guest.
   - Everything that can be refused (a guest that does not exist or is left out by the narrowing, a node offline,
     a storage missing on a node or not holding backups, a retention PVE would refuse) is refused before any write.
 extends_documentation_fragment:
@@ -122,10 +125,10 @@ EXAMPLES = r'''
     notes: !unsafe "{{guestname}} before the upgrade"
   register: backup
 
-- name: Show the archives
+- name: Show each guest's archive, its size and how long it took
   ansible.builtin.debug:
-    msg: "{{ item.vmid }}: {{ item.volid }} ({{ item.size | human_readable }})"
-  loop: "{{ backup.archives }}"
+    msg: "{{ item.name }}: {{ item.archive }} ({{ item.size | human_readable }}, {{ item.duration }} s)"
+  loop: "{{ backup.guests }}"
 
 - name: Nightly backup of every production guest, keeping 7 daily and 4 weekly
   pve.fleet.backup:
@@ -144,7 +147,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 guests:
-  description: The guests backed up (or that would be, in check mode), sorted by vmid.
+  description:
+    - Each guest backed up (or that would be, in check mode), sorted by vmid, with how its backup went, as vzdump's
+      task log and the storage's listing tell it.
+    - When any guest failed the task fails, and this list still says which guests have their archive.
   returned: always
   type: list
   elements: dict
@@ -165,6 +171,28 @@ guests:
       description: V(qemu) or V(lxc).
       type: str
       sample: qemu
+    status:
+      description:
+        - V(ok) when its archive was made, V(failed) when not (RV(guests[].msg) says why); V(planned) in check mode.
+      type: str
+      sample: ok
+    archive:
+      description: The volume id of the archive made; null when none was (check mode, a failure).
+      type: str
+      sample: shared:backup/vzdump-qemu-100-2026_11_25-01_00_00.vma.zst
+    size:
+      description: The archive's size in bytes; null without an archive.
+      type: int
+      sample: 2148532224
+    duration:
+      description: How long its backup took, in seconds (vzdump's C(Finished Backup of VM ...) line); null when it
+        did not finish.
+      type: int
+      sample: 74
+    msg:
+      description: Why it failed (vzdump's own words, or its node's task's); empty when it did not.
+      type: str
+      sample: VM is locked (migrate)
 storage:
   description: The storage the archives went (or would go) to.
   returned: always
@@ -242,7 +270,8 @@ msg:
   type: str
 '''
 
-from ansible_collections.pve.fleet.plugins.module_utils.backup import BackupSpec, apply_backup, plan_backup
+from ansible_collections.pve.fleet.plugins.module_utils.backup import (
+    BackupSpec, apply_backup, backup_failure, plan_backup, planned_report)
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
 from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
@@ -254,10 +283,13 @@ def backup(module, client):
     plan = plan_backup(spec, ClusterView.read(client))
     run = execute(client, plan, apply_backup, module.check_mode, module.params['timeout'])
     result = plan.result(run)
-    result.update(guests=[dict(vmid=g['vmid'], name=g['name'], node=g['node'], type=g['type']) for g in plan.guests],
-                  storage=spec.storage, archives=getattr(run, 'archives', []))
+    report = getattr(run, 'report', None) or planned_report(plan.guests)
+    result.update(guests=report, storage=spec.storage, archives=getattr(run, 'archives', []))
     if not plan.guests:
         result['msg'] = 'no guest matched: nothing to back up'
+    failure = backup_failure(report)
+    if failure:
+        module.fail_json(msg=failure, **result)
     return result
 
 

@@ -133,9 +133,46 @@ def test_backup_refusals(ansible, guests, served, options, expected):
 
 def test_failed_backup_reports_task_log(ansible, guests, served):
     served.run(guests.hold_guest_lock, 102, 'migrate')
-    msg = failure(ansible.run(task('backup', vmid=102, storage='shared'), env=served.env))
-    assert msg.startswith('backup failed on 1 of 1 node(s): task vzdump failed: job errors')
-    assert 'Backup of VM 102 failed - VM is locked (migrate)' in msg
+    result = ansible.run(task('backup', vmid=102, storage='shared'), env=served.env)
+    msg = failure(result)
+    assert msg == 'backup failed for 1 of 1 guest(s): VM 102 (batch1) on pve2: VM is locked (migrate)', msg
+    report, = result.failed[0]['result']['guests']
+    assert report['status'] == 'failed' and report['archive'] is None and report['msg'] == 'VM is locked (migrate)'
+
+
+def test_each_guest_reported_with_archive_size_and_duration(ansible, guests, served):
+    guests.clear_log()
+    result = ansible.run(task('backup', all=True, storage='shared'), env=served.env).assert_ok()
+    done = result.task('backup')
+    # One vzdump per node, never two: pve2's two guests go one after the other in its one task.
+    posts = sorted(e['path'] for e in guests.writes() if e['path'].endswith('/vzdump'))
+    assert posts == ['/api2/json/nodes/pve1/vzdump', '/api2/json/nodes/pve2/vzdump', '/api2/json/nodes/pve3/vzdump']
+    archives = dict((a['vmid'], a) for a in done['archives'])
+    assert [(g['vmid'], g['node'], g['status']) for g in done['guests']] == [
+        (100, 'pve1', 'ok'), (101, 'pve2', 'ok'), (102, 'pve2', 'ok'), (200, 'pve3', 'ok')]
+    for report in done['guests']:
+        assert report['archive'] == archives[report['vmid']]['volid']
+        assert report['size'] == archives[report['vmid']]['size'] > 0
+        assert isinstance(report['duration'], int) and report['duration'] >= 0 and report['msg'] == ''
+
+
+def test_one_guest_failing_fails_the_task_and_the_others_keep_their_archives(ansible, guests, served):
+    served.run(guests.hold_guest_lock, 101, 'snapshot')
+    result = ansible.run(task('backup', all=True, storage='shared'), env=served.env)
+    msg = failure(result)
+    assert msg == 'backup failed for 1 of 4 guest(s): VM 101 (db1) on pve2: VM is locked (snapshot)', msg
+    reports = dict((g['vmid'], g) for g in result.failed[0]['result']['guests'])
+    assert [v for v, g in sorted(reports.items()) if g['status'] == 'ok'] == [100, 102, 200]
+    assert reports[102]['archive'].startswith('shared:backup/vzdump-qemu-102-')  # its node's task went on
+    listed = ansible.run(task('backup_info'), env=served.env).assert_ok().task('backup_info')['backups']
+    assert sorted(b['vmid'] for b in listed) == [100, 102, 200]
+
+
+def test_check_mode_reports_every_guest_planned(ansible, guests, served):
+    result = ansible.assert_check_mode_writes_nothing(task('backup', tags=['prod'], storage='shared'),
+                                                      env=served.env).assert_ok()
+    assert [(g['vmid'], g['status'], g['archive']) for g in result.task('backup')['guests']] == [
+        (100, 'planned', None), (101, 'planned', None)]
 
 
 # --------------------------------------------------------------- backup_info
