@@ -328,8 +328,8 @@ def wanted_rule(given, where, level):
         if level == 'group':
             fail('iface', 'PVE takes no interface in a security group rule (set it on the rule using the group)')
         if not IFACE.match(iface) or (level in ('vm', 'ct') and not re.match(r'^net[0-9]+$', iface)):
-            fail('iface', '{0!r} is not an interface{1}'.format(iface, ' (net0, net1, ...)' if level in ('vm', 'ct')
-                                                                   else ''))
+            hint = ' (net0, net1, ...)' if level in ('vm', 'ct') else ''
+            fail('iface', '{0!r} is not an interface{1}'.format(iface, hint))
         fields['iface'] = iface
     proto = str(given.get('proto') or '').strip().lower()
     if proto:
@@ -537,8 +537,8 @@ def _pairs_by_equal_rules(current, wanted, skip_current_first=True, late=False):
     ``late`` (match rules as late in the lists as possible) choose among common subsequences as long."""
     if late:
         n, m = len(current), len(wanted)
-        kept = dict((n - 1 - i, m - 1 - j) for i, j in _common_subsequence(current[::-1], wanted[::-1],
-                                                                            skip_current_first))
+        backwards = _common_subsequence(current[::-1], wanted[::-1], skip_current_first)
+        kept = dict((n - 1 - i, m - 1 - j) for i, j in backwards)
     else:
         kept = dict(_common_subsequence(current, wanted, skip_current_first))
     anchors = dict(kept)
@@ -1110,9 +1110,8 @@ def management_gaps(final, management):
             if network is None:
                 ok = bool(opening)
             else:
-                ok = _covers(managed, network) or any(
-                    _networks_of(r.get('source'), final) is None or _covers(_networks_of(r.get('source'), final),
-                                                                             network) for r in opening)
+                sources = [_networks_of(r.get('source'), final) for r in opening]
+                ok = _covers(managed, network) or any(s is None or _covers(s, network) for s in sources)
             if not ok:
                 gaps.append((text, network))
     return gaps
@@ -1183,7 +1182,7 @@ def plan_firewall(spec, base, current, where):
     macros = _macro_names(current)
     rules = spec.rules
     if rules is not None:
-        rules = _canonical_macros(rules, macros, lambda n: 'rules[{0}]'.format(n))
+        rules = _canonical_macros(rules, macros, 'rules[{0}]'.format)
     groups = spec.groups
     if groups is not None:
         groups = dict((name, Group(g.name, g.comment, None if g.rules is None else _canonical_macros(
@@ -1347,10 +1346,10 @@ def _plan_groups(plan, spec, level, groups, removals):
                               dirty=[path])], after={'group ' + name: '(none)'})
             have = Group(name, None, [])
         elif have.comment != wanted.comment:
-            plan.write('set comment of security group {0}: {1} -> {2}'.format(name, have.comment or '(none)',
-                                                                               wanted.comment or '(none)'),
-                       [Write('POST', path, dict(group=name, rename=name, comment=wanted.comment or ''),
-                              digest_of=path, dirty=[path])])
+            text = 'set comment of security group {0}: {1} -> {2}'.format(name, have.comment or '(none)',
+                                                                          wanted.comment or '(none)')
+            plan.write(text, [Write('POST', path, dict(group=name, rename=name, comment=wanted.comment or ''),
+                                    digest_of=path, dirty=[path])])
         _plan_rule_list(plan, one, 'group ' + name, have.rules, wanted.rules, spec.rules_mode, 'group ' + name)
     for name, have in sorted(level.groups.items()):
         if name in groups:
@@ -1359,9 +1358,9 @@ def _plan_groups(plan, spec, level, groups, removals):
         writes = [Write('DELETE', '{0}/0'.format(one), digest_of=one, dirty=[one], expect=have.rules[k:])
                   for k in range(len(have.rules))]
         writes.append(Write('DELETE', one, dirty=[path]))
-        removals.append(('remove security group {0} ({1} rule{2})'.format(name, len(have.rules),
-                                                                           '' if len(have.rules) == 1 else 's'),
-                         writes))
+        text = 'remove security group {0} ({1} rule{2})'.format(name, len(have.rules),
+                                                                '' if len(have.rules) == 1 else 's')
+        removals.append((text, writes))
         plan.before['group ' + name] = block(rules_text(have.rules))
 
 

@@ -13,7 +13,7 @@ short_description: The Proxmox VE firewall of the cluster, a node or a guest, as
 version_added: 0.1.0
 description:
   - Converges the PVE firewall of one level - the cluster (O(level=cluster)), a node (O(level=node)) or a
-    guest (O(level=vm), O(level=ct), the guest found by O(vmid) or O(name) across the cluster): its
+    guest (O(level=vm), O(level=ct), the guest found by O(vmid) or O(name) across the cluster) - its
     O(options), O(aliases), O(ipsets) with their entries, the security O(groups) (cluster only) and the
     ordered O(rules).
   - Each part is converged only when the task gives it. O(aliases), O(ipsets) (and each set's entries) and

@@ -18,7 +18,7 @@ description:
     guests between nodes).
   - Only the options the task sets are compared, with PVE's defaults for those a resource leaves unset
     (V(started), one restart, one relocation, failback on), so a second run changes nothing.
-  - PVE's HA manager (the CRM) acts on the requested state by itself a few seconds later: V(started) starts
+  - PVE's HA manager (the CRM) acts on the requested state by itself a few seconds later. V(started) starts
     the guest and recovers it on another node when its node fails, V(stopped) keeps it stopped (still
     recovered), V(disabled) stops it and leaves it where it is, V(ignored) leaves the guest to API calls and
     people. The module does not wait for that.

@@ -94,7 +94,7 @@ def test_rule_list_converges_with_few_writes(ansible, served, cluster, wanted, e
     tasks = [task('rules', level='cluster', rules=[rule(name) for name in wanted])]
     cluster.clear_log()
     first = ansible.run(tasks, diff=True).assert_ok()
-    assert [w for w in writes(cluster)] == expected_writes
+    assert writes(cluster) == expected_writes
     assert comments(cluster) == wanted
     before, after = diff_of(first, 'rules') if expected_writes else (None, None)
     if expected_writes:
@@ -162,8 +162,8 @@ def test_guest_level_by_name(ansible, guests):
     conf = cluster.firewall_config('vm', vmid=100)
     assert conf['options'] == {'enable': 1, 'ipfilter': 1}  # macfilter on and policy DROP are PVE's defaults
     assert conf['aliases']['backend']['cidr'] == '10.0.0.5'  # PVE drops the /32
-    assert [(e['cidr'], e.get('comment')) for e in conf['ipset']['ipfilter-net0']] == [('10.0.0.7', None),
-                                                                                      ('10.0.0.9', 'vip')]
+    entries = [(e['cidr'], e.get('comment')) for e in conf['ipset']['ipfilter-net0']]
+    assert entries == [('10.0.0.7', None), ('10.0.0.9', 'vip')]
     assert [r['type'] for r in conf['rules']] == ['group', 'in', 'in']
     assert second.task('vm')['firewall']['aliases'] == {'backend': '10.0.0.5'}
 
