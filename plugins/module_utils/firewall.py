@@ -767,16 +767,22 @@ class FirewallSpec:
         return out
 
     @staticmethod
+    def _name(item, where, what, longest):
+        """The name of an alias, IP set or security group (PVE's pattern for them), checked."""
+        name = str(item.get('name') or '').strip()
+        if not NAME.match(name) or len(name) > longest:
+            raise PveError('{0}.name: {1!r} is not {2} name (a letter, then letters, digits, - or _; at most {3})'
+                           .format(where, name, what, longest))
+        return name
+
+    @staticmethod
     def _aliases(level, given):
         if level not in HAS_SETS:
             raise PveError('aliases: a node has no aliases of its own (give them at level=cluster)')
         out = {}
         for n, item in enumerate(given):
             where = 'aliases[{0}]'.format(n)
-            name = str(item.get('name') or '').strip()
-            if not NAME.match(name) or len(name) > 64:
-                raise PveError('{0}.name: {1!r} is not an alias name (a letter, then letters, digits, - or _)'.format(
-                    where, name))
+            name = FirewallSpec._name(item, where, 'an alias', 64)
             if name.lower() in out:
                 raise PveError('{0}.name: alias {1!r} is given twice (PVE ignores case)'.format(where, name))
             if not item.get('cidr'):
@@ -791,42 +797,40 @@ class FirewallSpec:
         out = {}
         for n, item in enumerate(given):
             where = 'ipsets[{0}]'.format(n)
-            name = str(item.get('name') or '').strip()
-            if not NAME.match(name) or len(name) > 64:
-                raise PveError('{0}.name: {1!r} is not an IP set name (a letter, then letters, digits, - or _)'.format(
-                    where, name))
+            name = FirewallSpec._name(item, where, 'an IP set', 64)
             if name in out:
                 raise PveError('{0}.name: IP set {1!r} is given twice'.format(where, name))
-            entries = {}
-            for k, entry in enumerate(item.get('entries') or []):
-                at = '{0}.entries[{1}]'.format(where, k)
-                if isinstance(entry, dict):
-                    unknown = sorted(set(entry) - {'cidr', 'nomatch', 'comment'})
-                    if unknown:
-                        raise PveError('{0}.{1}: not an entry option (entries take cidr, nomatch, comment)'.format(
-                            at, unknown[0]))
-                    cidr, nomatch, comment = entry.get('cidr'), bool(entry.get('nomatch')), entry.get('comment')
-                else:
-                    text = str(entry).strip()
-                    nomatch, cidr, comment = text.startswith('!'), text.lstrip('!'), None
-                if not cidr:
-                    raise PveError('{0}.cidr: required'.format(at))
-                cidr = clean_cidr(cidr, at)
-                if cidr in entries:
-                    raise PveError('{0}: {1} is in the IP set twice'.format(at, cidr))
-                entries[cidr] = (nomatch, comment_of(comment))
-            out[name] = IpSet(name, comment_of(item.get('comment')), entries)
+            out[name] = IpSet(name, comment_of(item.get('comment')), FirewallSpec._entries(item, where))
         return out
+
+    @staticmethod
+    def _entries(item, where):
+        entries = {}
+        for k, entry in enumerate(item.get('entries') or []):
+            at = '{0}.entries[{1}]'.format(where, k)
+            if isinstance(entry, dict):
+                unknown = sorted(set(entry) - {'cidr', 'nomatch', 'comment'})
+                if unknown:
+                    raise PveError('{0}.{1}: not an entry option (entries take cidr, nomatch, comment)'.format(
+                        at, unknown[0]))
+                cidr, nomatch, comment = entry.get('cidr'), bool(entry.get('nomatch')), entry.get('comment')
+            else:
+                text = str(entry).strip()
+                nomatch, cidr, comment = text.startswith('!'), text.lstrip('!'), None
+            if not cidr:
+                raise PveError('{0}.cidr: required'.format(at))
+            cidr = clean_cidr(cidr, at)
+            if cidr in entries:
+                raise PveError('{0}: {1} is in the IP set twice'.format(at, cidr))
+            entries[cidr] = (nomatch, comment_of(comment))
+        return entries
 
     @staticmethod
     def _groups(given):
         out = {}
         for n, item in enumerate(given):
             where = 'groups[{0}]'.format(n)
-            name = str(item.get('name') or '').strip()
-            if not NAME.match(name) or len(name) > 18:
-                raise PveError('{0}.name: {1!r} is not a security group name (a letter, then letters, digits, - or _; '
-                               'at most 18)'.format(where, name))
+            name = FirewallSpec._name(item, where, 'a security group', 18)
             if name in out:
                 raise PveError('{0}.name: security group {1!r} is given twice'.format(where, name))
             rules = None

@@ -319,17 +319,24 @@ class ResourcePlan(Plan):
             if purged:
                 text += '; PVE drops it from rule{0} {1}'.format('s' if len(purged) > 1 else '', ', '.join(purged))
             self.add(Step('remove', text=text), before={'sid': sid})
-        for key in RESOURCE_OPTIONS:
-            if key not in options:
-                continue
-            before, after = options[key]
-            if action == 'remove':
-                self.before[key] = before
-            elif after is None:
-                self.add(Step('delete', key, before), before={key: before})
-            else:
-                self.add(Step('set', key, before, after), before={key: before} if before is not None else {},
-                         after={key: after})
+        add_option_steps(self, RESOURCE_OPTIONS, options, removing=action == 'remove')
+
+
+def add_option_steps(plan, keys, changes, removing, show=None):
+    """The steps and the diff of option -> (before, after) changes, in the order of ``keys``: after None removes
+    the option; ``removing`` (the object goes) only shows the options it had. ``show`` spells a value for people."""
+    for key in keys:
+        if key not in changes:
+            continue
+        before, after = (show(key, v) if show else v for v in changes[key])
+        if removing:
+            if before is not None:
+                plan.before[key] = before
+        elif after is None:
+            plan.add(Step('delete', key, before), before={key: before})
+        else:
+            plan.add(Step('set', key, before, after), before={key: before} if before is not None else {},
+                     after={key: after})
 
 
 def plan_ha_resource(spec, guest, sid, current, groups=None, rules=None):
@@ -531,18 +538,7 @@ class RulePlan(Plan):
             self.add(Step('create', text='create {0} rule {1}'.format(kind, rule)), after={'type': kind})
         elif action == 'remove':
             self.add(Step('remove', text='remove {0} rule {1}'.format(kind, rule)), before={'type': kind})
-        for key in RULE_OPTIONS:
-            if key not in fields:
-                continue
-            before, after = (shown(key, v) for v in fields[key])
-            if action == 'remove':
-                if before not in (None, False):
-                    self.before[key] = before
-            elif after is None:
-                self.add(Step('delete', key, before), before={key: before})
-            else:
-                self.add(Step('set', key, before, after), before={key: before} if before is not None else {},
-                         after={key: after})
+        add_option_steps(self, RULE_OPTIONS, fields, removing=action == 'remove', show=shown)
 
 
 def check_feasible(wanted, rules, nodes):
@@ -587,7 +583,7 @@ def plan_ha_rule(spec, rules, sids, nodes):
     if spec.state == 'absent':
         if current is None:
             return RulePlan(spec.rule, spec.type, None, {})
-        fields = dict((k, (v, None)) for k, v in rule_fields(current).items())
+        fields = dict((k, (v, None)) for k, v in rule_fields(current).items() if v not in (None, False))
         return RulePlan(spec.rule, current['type'], 'remove', fields)
     kind = spec.type or (current or {}).get('type')
     _check_rule_options(spec, kind, current, nodes)
