@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
@@ -27,6 +28,10 @@ VOLUME = re.compile(r'^(?P<storage>[A-Za-z][A-Za-z0-9\-_.]*):(?P<volume>.+)$')
 # Disks whose size PVE decides (EFI vars, TPM state): a size the user gives is not compared.
 FIXED_SIZE = ('efidisk', 'tpmstate')
 ABSENT = 'absent'
+# A volume PVE reads as a volume id although it was meant as storage:size (local-lvm:8Q).
+SIZE_LIKE = re.compile(r'^\d+(\.\d+)?\s*[A-Za-z]+$')
+# What PVE takes for ip/ip6 besides an address in CIDR form (ipconfigN: dhcp, auto; a container NIC: manual too).
+IP_WORDS = {'ip': ('dhcp',), 'ip6': ('dhcp', 'auto')}
 
 
 def _sub_key(name):
@@ -117,6 +122,7 @@ class DiskValue(PropValue):
                     return cls(key, props, fmt, option, storage=cloud.group('storage'), cloudinit=True)
                 else:
                     volume = file_
+        check_volume(volume, option)
         if volume is not None and VOLUME.match(volume) and storage is None:
             storage = VOLUME.match(volume).group('storage')
         return cls(key, props, fmt, option, storage=storage, size=cls._size(size, option), volume=volume)
@@ -231,6 +237,7 @@ class NicValue(PropValue):
 def cdrom_value(key, value, fmt, option):
     """``cdrom: none`` empties the drive; a volid inserts that ISO."""
     volume = 'none' if str(value).strip().lower() in ('none', '', 'eject') else str(value)
+    check_volume(volume, option)
     props = {'media': 'cdrom'}
     return DiskValue(key, props, fmt, option, volume=volume,
                      storage=VOLUME.match(volume).group('storage') if VOLUME.match(volume) else None)
@@ -238,6 +245,48 @@ def cdrom_value(key, value, fmt, option):
 
 def is_absent(value):
     return isinstance(value, str) and value.strip().lower() == ABSENT
+
+
+def check_volume(volume, option):
+    """A volume PVE can read: storage:volume, an absolute host path (bind mount, device), or none/cdrom.
+    PVE reads anything else as a volume id and refuses it only when the guest is written."""
+    if volume is None:
+        return
+    text = str(volume)
+    match = VOLUME.match(text)
+    if match and SIZE_LIKE.match(match.group('volume')):
+        raise PveError('{0}: {1!r}: {2!r} is not a size (storage:GiB takes a number of GiB, e.g. {3}:8; or give '
+                       'size with K, M, G or T)'.format(option, text, match.group('volume'), match.group('storage')))
+    if not match and not text.startswith('/') and text not in ('none', 'cdrom'):
+        raise PveError('{0}: {1!r} is neither storage:volume nor an absolute host path (/...)'.format(option, text))
+
+
+def check_addresses(props, option, manual=False):
+    """ip/gw/ip6/gw6 of a cloud-init ipconfig or a container NIC as PVE's formats take them (an address in
+    CIDR form or dhcp/auto/manual; a gateway a plain address of the same family)."""
+    for key, version in (('ip', 4), ('ip6', 6)):
+        value = props.get(key)
+        words = IP_WORDS[key] + (('manual',) if manual else ())
+        if value is None or str(value) in words:
+            continue
+        try:
+            ok = '/' in str(value) and ipaddress.ip_interface(u'{0}'.format(value)).version == version
+        except ValueError:
+            ok = False
+        if not ok:
+            raise PveError('{0}.{1}: {2!r} is not an IPv{3} address in CIDR form (e.g. {4}) nor one of {5}'.format(
+                option, key, value, version, '192.0.2.10/24' if version == 4 else '2001:db8::10/64',
+                ', '.join(words)))
+    for key, version in (('gw', 4), ('gw6', 6)):
+        value = props.get(key)
+        if value is None:
+            continue
+        try:
+            ok = ipaddress.ip_address(u'{0}'.format(value)).version == version
+        except ValueError:
+            ok = False
+        if not ok:
+            raise PveError('{0}.{1}: {2!r} is not an IPv{3} address'.format(option, key, value, version))
 
 
 def check_mac(value, option):

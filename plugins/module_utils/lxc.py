@@ -10,8 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
-from ansible_collections.pve.fleet.plugins.module_utils.devices import DiskValue, PropValue, check_mac, is_absent
+from ansible_collections.pve.fleet.plugins.module_utils.devices import (
+    DiskValue, PropValue, check_addresses, check_mac, is_absent)
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.guest import (
     GUEST_OPTIONS, add_raw_config, check_dns_name, spec_from)
@@ -22,6 +25,8 @@ from ansible_collections.pve.fleet.plugins.module_utils.templates import resolve
 # Dict keys of a mount point in YAML habit -> PVE's sub-keys.
 MOUNT_KEYS = {'path': 'mp', 'host_path': 'volume', 'read_only': 'ro'}
 DEFAULT_ROOTFS_GIB = 4  # PVE's default size of a container's root filesystem
+# pve-container's verify_lxc_mp_string: no /./ or /../, no /. or /.. at the end, no ../ at the start.
+ILLEGAL_MP = re.compile(r'/\.\.?/|/\.\.?$|^\.\./')
 
 OPTIONS = GUEST_OPTIONS + [
     setting('hostname', dict(type='str', aliases=['name'])),
@@ -57,6 +62,9 @@ def _mount(slot, value, option):
     mount = DiskValue.from_user(slot, value, propstr.FORMATS['lxc-mount'], option)
     if slot != 'rootfs' and 'mp' not in mount.props:
         raise PveError('{0}.path: a mount point needs the path inside the container'.format(option))
+    if ILLEGAL_MP.search(mount.props.get('mp', '')):
+        raise PveError('{0}.path: {1!r} contains illegal character sequences (PVE refuses /./, /../ and a '
+                       'leading ../)'.format(option, mount.props['mp']))
     return mount
 
 
@@ -84,6 +92,7 @@ def spec_from_params(params):
             continue
         nic = PropValue.from_user(slot, value, propstr.FORMATS['lxc-net'], 'nets.' + slot)
         check_mac(nic.props.get('hwaddr'), 'nets.{0}.hwaddr'.format(slot))
+        check_addresses(nic.props, 'nets.' + slot, manual=True)
         if 'name' not in nic.props:  # PVE needs the interface name; written first, as PVE writes it
             nic.props = dict([('name', 'eth' + slot[3:])] + list(nic.props.items()))
         config[slot] = nic

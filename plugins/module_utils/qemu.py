@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
 from ansible_collections.pve.fleet.plugins.module_utils.devices import (
-    DiskValue, NicValue, PropValue, cdrom_value, check_mac, is_absent)
+    DiskValue, NicValue, PropValue, cdrom_value, check_addresses, check_mac, is_absent)
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.guest import (
     GUEST_OPTIONS, add_raw_config, check_dns_name, spec_from)
@@ -83,7 +83,10 @@ def check_cpu(value, option='cpu'):
     """The CPU model must be one PVE knows (it answers 400 otherwise, after nothing was written)."""
     if value is None:
         return
-    model = propstr.parse(str(value), propstr.FORMATS['cpu']).get('cputype')
+    try:
+        model = propstr.parse(str(value), propstr.FORMATS['cpu']).get('cputype')
+    except propstr.PropStringError as exc:
+        raise PveError('{0}: {1}'.format(option, exc))
     if model and model not in CPU_MODELS and not model.startswith('custom-'):
         raise PveError('{0}: {1!r} is not a CPU model PVE knows (for example x86-64-v2-AES, x86-64-v3, host, '
                        'max, EPYC-Milan, Skylake-Server; a custom model is named custom-<name>)'.format(option, model))
@@ -117,6 +120,7 @@ def spec_from_params(params):
             remove.append(slot)
         else:
             config[slot] = PropValue.from_user(slot, value, propstr.FORMATS['ipconfig'], 'ipconfig.' + slot)
+            check_addresses(config[slot].props, 'ipconfig.' + slot)
     if params['cdrom'] is not None:
         slot = params['cdrom_slot']
         if slot not in CDROM_SLOTS:
