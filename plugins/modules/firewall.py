@@ -302,8 +302,8 @@ notes:
     cluster network; node-level rules and rules before an accept rule are not evaluated by the management check.
   - Aliases, IP sets and groups are removed only from this level; PVE does not check whether rules of other
     levels still use them.
-  - Check mode, like a real run, makes one request per rule write and one read per further write of the same
-    list (the digest PVE checks changes with each write).
+  - A run reads the level in two rounds of requests (at the cluster, 6 plus one per IP set and group); each write
+    after the first to the same list re-reads that list, for the digest PVE checks, which every write changes.
 seealso:
   - name: PVE firewall
     description: Levels, rules, macros, aliases, IP sets and security groups.
