@@ -573,11 +573,15 @@ class _Cluster:
         def drop(rid, why):
             dropped.setdefault(rid, why)
 
+        # Rules are looked at in id order (and resources in vmid order), so the reason a rule is dropped
+        # for is the same whatever order PVE listed the rules in.
+        node_rules = dict(sorted(node_rules.items()))
+        res_rules = dict(sorted(res_rules.items()))
         users = {}
         for rid, (resources, _nodes, _strict) in node_rules.items():
-            for vmid in resources:
+            for vmid in sorted(resources):
                 users.setdefault(vmid, []).append(rid)
-        for vmid, rids in users.items():
+        for vmid, rids in sorted(users.items()):
             if len(rids) > 1:
                 for rid in rids:
                     drop(rid, 'resource {0} is in more than one node-affinity rule'.format(vmid))
@@ -970,6 +974,8 @@ def _start(kind, state, options):
 
 
 def _finish(cluster, placement):
+    # Warnings come in the order rules were read: sorted, the plan is the same whatever order PVE listed them in.
+    placement.warnings = sorted(set(placement.warnings))
     _waves(placement.moves)
     placement.load['after'] = cluster.snapshot()
     placement.spread['after'] = _pct(cluster.spread())

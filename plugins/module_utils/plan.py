@@ -191,8 +191,9 @@ def execute_all(client, plans, apply, check_mode, timeout, concurrency=DEFAULT_C
 
 _PLAIN = re.compile(r'^[A-Za-z0-9/_.~+-][A-Za-z0-9/_.@+~:=, -]*$')
 _YAML_WORDS = ('yes', 'no', 'true', 'false', 'null', 'on', 'off', 'y', 'n', '~')
-# YAML 1.1 reads these as numbers, dates or times: only a plain non-negative integer is left bare.
-_NUMBER_LIKE = re.compile(r'^[0-9+.-]')
+# Made only of what YAML 1.1 numbers, dates and times are made of (1e3, 0x1F, 12:30, 2026-12-01, .5):
+# quoted, except a plain non-negative integer. 8G or 10.0.0.5/24 are text to YAML and stay bare.
+_NUMBER_LIKE = re.compile(r'^[-+]?[0-9.][0-9a-fA-FxXoObB_:.eE+-]*$|^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$')
 _INTEGER = re.compile(r'^(0|[1-9][0-9]*)$')
 
 
