@@ -103,6 +103,12 @@ class ClusterView:
     def __init__(self, resources):
         self.resources = resources
         self.guests = [guest_record(r) for r in resources if r.get('type') in GUEST_TYPES]
+        # Indexes for finding a guest by vmid or name (a task over thousands of guests looks each one up;
+        # a scan per lookup made that quadratic). The guest list is not changed after this.
+        self._by_vmid, self._by_name = {}, {}
+        for g in self.guests:
+            self._by_vmid.setdefault(g['vmid'], []).append(g)
+            self._by_name.setdefault(g['name'], []).append(g)
         self.nodes = dict((r['node'], r) for r in resources if r.get('type') == 'node')
         self.storages = {}
         for r in resources:
@@ -110,6 +116,8 @@ class ClusterView:
                 self.storages.setdefault(r['storage'], {})[r['node']] = r
         self._facts = {}
         self._claimed_vmids = set()
+        self._claim_order = []  # the same ids in the order claimed, so a planning state is just their count
+        self._vmid_cursor = VMID_FIRST  # every id from nextid up to here is taken or claimed
         self._claimed_memory = {}
 
     @classmethod
@@ -224,7 +232,13 @@ class ClusterView:
     # ----------------------------------------------------------------- guests
 
     def find_guests(self, vmid=None, name=None, guest_type=None):
-        return [g for g in self.guests if guest_matches(g, vmid=vmid, name=name, guest_type=guest_type)]
+        if vmid is not None:
+            candidates = self._by_vmid.get(int(vmid), [])
+        elif name is not None:
+            candidates = self._by_name.get(name, [])
+        else:
+            candidates = self.guests
+        return [g for g in candidates if guest_matches(g, vmid=vmid, name=name, guest_type=guest_type)]
 
     def find_guest(self, vmid=None, name=None, guest_type=None):
         """The one guest with this vmid and/or name, or None; two with the same name is an error."""
@@ -242,10 +256,15 @@ class ClusterView:
     # --------------------------------------------------------------- planning
 
     def planning_state(self):
-        return set(self._claimed_vmids), dict(self._claimed_memory)
+        """What plans have claimed so far, to go back to with restore_planning_state (cheap: planning many new
+        guests saves it once per guest)."""
+        return len(self._claim_order), dict(self._claimed_memory), self._vmid_cursor
 
     def restore_planning_state(self, saved):
-        self._claimed_vmids, self._claimed_memory = set(saved[0]), dict(saved[1])
+        count, memory, cursor = saved
+        self._claimed_vmids.difference_update(self._claim_order[count:])
+        del self._claim_order[count:]
+        self._claimed_memory, self._vmid_cursor = dict(memory), cursor
 
     def claim_vmid(self, vmid=None):
         """A vmid for a guest this run will make: the one asked for, or the next free one.
@@ -258,11 +277,12 @@ class ClusterView:
             if vmid in self._claimed_vmids:
                 raise PveError('vmid: {0} is given to two new guests of this task'.format(vmid))
         else:
-            taken = set(g['vmid'] for g in self.guests) | self._claimed_vmids
-            vmid = max(self._fact('nextid'), VMID_FIRST)
-            while vmid in taken:
+            vmid = max(self._fact('nextid'), VMID_FIRST, self._vmid_cursor)
+            while vmid in self._by_vmid or vmid in self._claimed_vmids:
                 vmid += 1
+            self._vmid_cursor = vmid + 1  # the next search starts past the ids this one skipped
         self._claimed_vmids.add(vmid)
+        self._claim_order.append(vmid)
         return vmid
 
     def place(self, memory, fits):
