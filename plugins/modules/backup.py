@@ -18,7 +18,7 @@ description:
     O(name), pick every guest that matches them); O(all) picks every guest of the cluster.
   - The guests are found cluster-wide from one C(cluster/resources) request; one vzdump task runs per node,
     all started together, and each is waited for up to O(timeout) seconds. As in a PVE backup job, a node never
-    runs two: its guests are backed up one after the other in its one task.
+    runs two at once; its guests are backed up one after the other in its one task.
   - A backup is an action, so the task always reports a change (unless no guest matched).
   - RV(guests) reports each guest - its archive, size and how long it took, or why it failed. If any guest
     failed, the task fails after every node's task has ended, naming each failed guest.
