@@ -134,6 +134,13 @@ def test_backup_says_which_variable_is_missing(ansible, fleet, served, extra, me
     assert fleet.writes() == []
 
 
+def test_the_connection_from_pve_connection_instead_of_the_environment(ansible, fleet, served):
+    connection = ansible.connection('token')
+    result = ansible.run(None, playbook='pve.fleet.backup', extra_args=['-e', json.dumps(
+        {'guests': ['cache1'], 'storage': 'shared', 'pve_connection': connection})]).assert_ok()
+    assert summary(result)[0] == 'Backed up 1 of 1 guests to shared:' and sorted(archives(fleet)) == [200]
+
+
 # ------------------------------------------------------------------------------------------------------ restore
 
 def test_restore_the_latest_backup_as_a_new_guest_that_runs(ansible, fleet, served):
