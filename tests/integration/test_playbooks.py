@@ -75,7 +75,7 @@ def test_backup_check_mode_prints_the_plan_and_writes_nothing(ansible, fleet, se
 
 
 def test_backup_by_tags_one_vzdump_per_node_with_retention_and_a_report(ansible, fleet, served):
-    for _ in range(3):
+    for attempt in range(3):
         fleet.clear_log()
         result = play(ansible, served, 'backup', {'tags': ['web'], 'storage': 'shared', 'prune': 2}).assert_ok()
         assert vzdump_posts(fleet) == ['pve1', 'pve2']
