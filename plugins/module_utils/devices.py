@@ -27,6 +27,7 @@ CLOUDINIT = re.compile(r'^(?P<storage>[A-Za-z][A-Za-z0-9\-_.]*):cloudinit$')
 VOLUME = re.compile(r'^(?P<storage>[A-Za-z][A-Za-z0-9\-_.]*):(?P<volume>.+)$')
 # Disks whose size PVE decides (EFI vars, TPM state): a size the user gives is not compared.
 FIXED_SIZE = ('efidisk', 'tpmstate')
+IMAGE_EXTENSION = re.compile(r'\.(qcow2|vmdk|raw)$')
 ABSENT = 'absent'
 # A volume PVE reads as a volume id although it was meant as storage:size (local-lvm:8Q).
 SIZE_LIKE = re.compile(r'^\d+(\.\d+)?\s*[A-Za-z]+$')
@@ -155,7 +156,17 @@ class DiskValue(PropValue):
 
     def options_match(self, current):
         have = propstr.canonical(current, self.fmt)
-        return all(have.get(k) == v for k, v in self.compared().items())
+        return all(have.get(k) == v for k, v in self.compared().items() if k != 'format')
+
+    def current_format(self, current):
+        """The image format of an attached volume: PVE keeps it in the volume's name (vm-100-disk-0.qcow2),
+        not as format= once the disk exists; a name without an extension (LVM, ZFS, Ceph) is raw."""
+        props = propstr.parse(current, self.fmt)
+        if props.get('format'):
+            return props['format']
+        name = str(props.get(self.fmt.default_key, '')).rsplit('/', 1)[-1]
+        match = IMAGE_EXTENSION.search(name)
+        return match.group(1) if match else 'raw'
 
     def volume_matches(self, current):
         """The volume or storage the user named is the one attached (a cloud-init drive's name is PVE's)."""
@@ -183,11 +194,16 @@ class DiskValue(PropValue):
         return self.props.get('media') == 'cdrom'
 
     def check_against(self, current):
-        """Refuse what cannot be done to an existing disk: shrinking it, or moving it by config."""
+        """Refuse what cannot be done to an existing disk: shrinking it, moving it or converting it by config."""
         if not self.is_cdrom and not self.volume_matches(current):
             attached = propstr.parse(current, self.fmt).get(self.fmt.default_key)
             raise PveError('{0}: the disk is {1}; this module does not move or replace disks (detach it with '
                            '{0}: absent, or move it in PVE)'.format(self.option, attached))
+        wanted_format = self.props.get('format')
+        if wanted_format and not self.is_cdrom and not self.cloudinit and \
+                self.current_format(current) != wanted_format:
+            raise PveError('{0}.format: the disk is {1}; this module does not convert disks (move it to a storage '
+                           'in {2} format in PVE)'.format(self.option, self.current_format(current), wanted_format))
         have = None if self.fixed_size or self.cloudinit else self.current_size(current)
         if self.size is not None and have is not None and self.size < have:
             raise PveError('{0}: size {1} is smaller than the disk ({2}); disks only grow'.format(
@@ -211,6 +227,8 @@ class DiskValue(PropValue):
         if current is None:
             return self.render_new()
         rendered = propstr.parse(super(DiskValue, self).render(current), self.fmt)
+        if 'format' not in propstr.parse(current, self.fmt):
+            rendered.pop('format', None)  # the volume's name carries it (checked in check_against)
         if self.is_cdrom:
             # A CD-ROM swap: the new medium, and no size left over from the old one.
             rendered[self.fmt.default_key] = self.volume

@@ -398,3 +398,13 @@ def test_a_locked_guest_is_waited_for_within_timeout_then_named(ansible, cluster
     served.run(cluster.release_guest_lock, 100)
     again = ansible.run(vm_task(name='busy1', memory=1024)).assert_ok()
     assert again.task('vm')['changes'] == ['set memory: 512 -> 1024']
+
+
+@pytest.mark.parametrize('disk', [{'storage': 'shared', 'size': 4, 'format': 'qcow2', 'ssd': True},
+                                  'shared:4,format=qcow2,ssd=1'])
+def test_a_qcow2_disk_converges_though_pve_keeps_its_format_in_the_name(ansible, cluster, disk):
+    converge_twice(ansible, cluster, name='fmt1', disks={'scsi0': disk})
+    assert find(cluster, 'fmt1').config['scsi0'].split(',')[0].endswith('.qcow2')
+    msg = failure(ansible.run(vm_task(name='fmt1', disks={'scsi0': {'storage': 'shared', 'size': 4,
+                                                                   'format': 'raw'}})))
+    assert msg.startswith('disks.scsi0.format: the disk is qcow2; this module does not convert disks'), msg
