@@ -74,6 +74,13 @@ def test_backup_check_mode_prints_the_plan_and_writes_nothing(ansible, fleet, se
     assert archives(fleet) == {}
 
 
+def test_guest_tags_selects_as_tags_does_without_the_reserved_name_warning(ansible, fleet, served):
+    result = play(ansible, served, 'backup', {'guest_tags': ['web'], 'storage': 'shared'}, check=True).assert_ok()
+    assert summary(result)[1:] == ['  back up VM 100 (web1) on pve1 to shared (snapshot mode)',
+                                   '  back up VM 101 (web2) on pve2 to shared (snapshot mode)']
+    assert 'reserved name' not in result.output
+
+
 def test_backup_by_tags_one_vzdump_per_node_with_retention_and_a_report(ansible, fleet, served):
     for attempt in range(3):
         fleet.clear_log()
