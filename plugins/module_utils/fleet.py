@@ -45,6 +45,17 @@ def secret_values(items):
     return found
 
 
+_VALIDATORS = {}
+
+
+def _validator(guest_type):
+    """One validator per guest type, made on first use: a task over thousands of items checks each with it."""
+    if guest_type not in _VALIDATORS:
+        _VALIDATORS[guest_type] = ArgumentSpecValidator(KINDS[guest_type].argument_spec,
+                                                        required_one_of=REQUIRED_ONE_OF[guest_type])
+    return _VALIDATORS[guest_type]
+
+
 def _label(index, item):
     name = item.get('name') or item.get('hostname') or item.get('vmid')
     return 'guests[{0}]{1}'.format(index, ' ({0})'.format(name) if name is not None else '')
@@ -60,16 +71,15 @@ def specs_from_items(items):
         if guest_type is None:
             raise PveError('{0}: type: {1!r} is not one of {2}'.format(
                 _label(index, item), item.get('type'), ', '.join(sorted(TYPE_ALIASES))))
-        kind = KINDS[guest_type]
+        kind, validator = KINDS[guest_type], _validator(guest_type)
         if guest_type == 'lxc' and 'name' in given and 'hostname' in given:
             raise PveError('{0}: give a container hostname or name, not both'.format(_label(index, item)))
-        unknown = sorted(set(given) - set(kind.argument_spec) - (set(['name']) if guest_type == 'lxc' else set()))
+        unknown = sorted(set(given) - set(validator.argument_spec) - (set(['name']) if guest_type == 'lxc' else set()))
         if unknown:
             raise PveError('{0}: {1} {2} not an option of a {3} (type: {4})'.format(
                 _label(index, item), ', '.join(unknown), 'is' if len(unknown) == 1 else 'are', kind.noun,
                 guest_type))
-        checked = ArgumentSpecValidator(kind.argument_spec, required_one_of=REQUIRED_ONE_OF[guest_type]).validate(
-            given)
+        checked = validator.validate(given)
         if checked.error_messages:
             raise PveError('{0}: {1}'.format(_label(index, item), '; '.join(checked.error_messages)))
         try:
