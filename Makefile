@@ -12,10 +12,10 @@ COLLECTION  := .collections/ansible_collections/pve/fleet
 TIMED       := tests/bin/timed
 export TIMED_LOG := $(CURDIR)/tests/output/timings.tsv
 
-.PHONY: help venv compat-venv test unit integration sanity lint compat test-roles cluster demo build clean
+.PHONY: help venv compat-venv test unit integration sanity lint compat test-roles cluster demo build bench clean
 
 help:
-	@echo "make demo | test | venv | unit | integration | sanity | lint | compat | test-roles | cluster | build | clean"
+	@echo "make demo | test | venv | unit | integration | sanity | lint | compat | test-roles | cluster | build | bench | clean"
 
 # The main leg: ansible-core 2.21 on Python 3.13 (3.12 if that is all there is).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -77,6 +77,10 @@ demo: venv
 
 build: venv
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path build/
+
+# Not part of test: fleet against loops and the floor, the inventory, fleet at 5,000 (docs/benchmarks.md).
+bench: venv
+	$(PY) benchmarks/fleet.py --json tests/output/bench.json
 
 clean:
 	rm -rf $(VENV) $(COMPAT_VENV) .collections build tests/output .pytest_cache .cluster .cluster.env

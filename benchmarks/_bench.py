@@ -23,6 +23,7 @@ REPO = os.path.dirname(HERE)
 
 BIN = os.path.dirname(sys.executable)
 CALLBACKS = os.path.join(HERE, 'callback')
+LIBRARY = os.path.join(HERE, 'library')  # bench_floor, the floor of a one-task drift check
 NODES = ('pve1', 'pve2', 'pve3')
 
 
@@ -218,33 +219,19 @@ class Bench(object):
             play['vars'] = vars
         return [play]
 
-    def run(self, label, tasks, vars=None, env=None):
+    def run(self, label, tasks, vars=None, env=None, timeout=900):
         """Run the tasks in one ansible-playbook process; the request log covers exactly this run."""
         self.count += 1
         record = os.path.join(self.workdir, 'record-{0}.jsonl'.format(self.count))
         playbook = os.path.join(self.workdir, 'play-{0}.yml'.format(self.count))
         with open(playbook, 'w') as out:
             json.dump(self.play(tasks, vars), out)  # JSON is YAML
-        env_extra = env
-        env = dict((k, v) for k, v in os.environ.items() if not k.startswith(('PROXMOX_', 'ANSIBLE_')))
-        env.update({
-            'ANSIBLE_CONFIG': os.path.join(REPO, 'ansible.cfg'),
-            'ANSIBLE_CALLBACK_PLUGINS': CALLBACKS,
-            'ANSIBLE_CALLBACKS_ENABLED': 'bench_timing',
-            'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_RETRY_FILES_ENABLED': '0',
-            'ANSIBLE_LOCALHOST_WARNING': '0',
-            'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
-            'ANSIBLE_DEPRECATION_WARNINGS': '0',
-            'PVE_FLEET_BENCH_RECORD': record,
-            'PATH': BIN + os.pathsep + os.environ.get('PATH', ''),
-        })
-        env.update(env_extra or {})
+        env = self._env(dict({'PVE_FLEET_BENCH_RECORD': record}, **(env or {})))
         argv = [os.path.join(BIN, 'ansible-playbook'), playbook]
         self.cluster.clear_log()
         started = time.monotonic()
         proc = subprocess.run(argv, cwd=self.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=900, check=False)
+                              universal_newlines=True, timeout=timeout, check=False)
         wall = time.monotonic() - started
         requests = list(self.cluster.request_log)
         events = []
@@ -252,6 +239,53 @@ class Bench(object):
             with open(record) as lines:
                 events = [json.loads(line) for line in lines if line.strip()]
         run = Run(label, proc.returncode, proc.stdout, wall, events, requests)
+        self.runs.append(run)
+        return run
+
+    @staticmethod
+    def _env(extra):
+        """The environment of an Ansible process: this checkout's ansible.cfg, none of the caller's PROXMOX_* or
+        ANSIBLE_* variables, the timing callback and the benchmark-only modules."""
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith(('PROXMOX_', 'ANSIBLE_')))
+        env.update({
+            'ANSIBLE_CONFIG': os.path.join(REPO, 'ansible.cfg'),
+            'ANSIBLE_CALLBACK_PLUGINS': CALLBACKS,
+            'ANSIBLE_CALLBACKS_ENABLED': 'bench_timing',
+            'ANSIBLE_LIBRARY': LIBRARY,
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_RETRY_FILES_ENABLED': '0',
+            'ANSIBLE_LOCALHOST_WARNING': '0',
+            'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+            'ANSIBLE_DEPRECATION_WARNINGS': '0',
+            'PATH': BIN + os.pathsep + os.environ.get('PATH', ''),
+        })
+        env.update(extra or {})
+        return env
+
+    def inventory(self, label, filename, config, env=None, timeout=900):
+        """One ``ansible-inventory --list`` over an inventory source (``config``, a dict written to ``filename``).
+        The run's ``hosts`` counts the hosts, ``guest_hosts`` those with a ``*_vmid`` variable (the peer also makes
+        its nodes hosts); the request log covers exactly this run."""
+        self.count += 1
+        directory = os.path.join(self.workdir, 'inventory-{0}'.format(self.count))
+        os.makedirs(directory)
+        source = os.path.join(directory, filename)
+        with open(source, 'w') as out:
+            json.dump(config, out)  # JSON is YAML
+        argv = [os.path.join(BIN, 'ansible-inventory'), '-i', source, '--list']
+        self.cluster.clear_log()
+        started = time.monotonic()
+        proc = subprocess.run(argv, cwd=directory, env=self._env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=timeout, check=False)
+        wall = time.monotonic() - started
+        run = Run(label, proc.returncode, proc.stderr, wall, [], list(self.cluster.request_log))
+        try:
+            listed = json.loads(proc.stdout) if proc.returncode == 0 else {'_meta': {'hostvars': {}}}
+        except ValueError:
+            run.rc, listed = run.rc or 1, {'_meta': {'hostvars': {}}}
+        hostvars = listed['_meta']['hostvars']  # hosts without variables are only in their groups
+        run.hosts = len(set(hostvars).union(*(g.get('hosts', []) for k, g in listed.items() if k != '_meta')))
+        run.guest_hosts = sum(1 for v in hostvars.values() if any(k.endswith('_vmid') for k in v))
         self.runs.append(run)
         return run
 
@@ -301,5 +335,7 @@ def secs(value, digits=2):
 
 def write_json(path, data):
     if path:
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w') as out:
             json.dump(data, out, indent=1, sort_keys=True, default=str)

@@ -21,11 +21,13 @@ import time
 
 from ansible.plugins.callback import CallbackBase
 
-KEEP = ('changed', 'failed', 'msg', 'vmid', 'skipped')
+KEEP = ('changed', 'failed', 'msg', 'vmid', 'skipped', 'summary', 'guests_read', 'requests_sent')
 
 
 def _small(result):
     data = dict((k, result.get(k)) for k in KEEP if k in result)
+    if isinstance(data.get('msg'), str):
+        data['msg'] = data['msg'][:2000]  # a fleet's failure lists every failed guest
     for key in ('guests', 'proxmox_vms'):
         if isinstance(result.get(key), list):
             data[key + '_count'] = len(result[key])
