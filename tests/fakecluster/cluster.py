@@ -16,8 +16,10 @@ from .firewall_files import FirewallFiles
 from .form_values import EmptyFormValues
 from .ha import HighAvailability
 from .load import NodeLoad
+from .lost_answers import LostAnswers
 from .migration import Migration
 from .node_config import NodeConfig
+from .quorum import Quorum
 from .restore import Restore
 from .snapshots import SnapshotRollback
 from .storage_defs import StorageDefinitions
@@ -44,7 +46,7 @@ def _storages():
     }
 
 
-class FakeCluster(CpuModels, SnapshotRollback, NodeConfig, Faults, Migration, Backup, Restore, DetachToUnused, Disks, Templates,
+class FakeCluster(LostAnswers, Quorum, CpuModels, SnapshotRollback, NodeConfig, Faults, Migration, Backup, Restore, DetachToUnused, Disks, Templates,
                   HighAvailability, FirewallFiles, StorageDefinitions, NodeLoad, Volumes, TaskRunner, AccessControl,
                   BackupJobs, EmptyFormValues, FakePve):
     """A FakePve that behaves like a PVE 9 cluster (see docs/fake-cluster.md) and records
