@@ -52,6 +52,8 @@ CONNECTION_SPEC = dict(
 # PVE answers these (HTTP 500) when a lock or the cluster filesystem timed out. A read may always be
 # repeated; a write only when the guest's config lock was never taken, so nothing was done.
 RETRYABLE_READ = ("can't lock file", 'got timeout', 'cfs-lock')
+# A proxy or a pveproxy worker that is restarting answers these for a while: a read is repeated through them.
+TRANSIENT_STATUS = (502, 503, 504)
 # A write PVE refused because another task holds the guest (its config lock file, or a lock such as
 # backup or migrate) did nothing: it is repeated until that task lets go, for at most ``timeout`` seconds.
 BUSY_GUEST = re.compile(r"can't lock file|\b(VM|CT) is locked \(")
@@ -182,7 +184,9 @@ class PveClient:
 
     @staticmethod
     def _may_retry(method, path, exc):
-        return exc.status == 500 and method == 'GET' and any(m in exc.message for m in RETRYABLE_READ)
+        if method != 'GET':
+            return False
+        return exc.status in TRANSIENT_STATUS or (exc.status == 500 and any(m in exc.message for m in RETRYABLE_READ))
 
     @staticmethod
     def _busy_guest(method, path, exc):
