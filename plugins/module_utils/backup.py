@@ -255,7 +255,7 @@ def apply_backup(run, plan):
         try:
             run.wait(upid)
         except PveTaskError as exc:
-            node_errors[node] = exc.message
+            node_errors[node] = str(exc)  # with the task log's tail: why vzdump failed is usually there
     logs = client.get_many(['nodes/{0}/tasks/{1}/log?start=0&limit={2}'.format(node, upid, LOG_LINES)
                             for node, upid in started], quiet=True)
     outcomes = {}

@@ -56,10 +56,11 @@ def read_precondition(client, guest, target):
     )
 
 
-def read_current(client, spec):
-    """(cluster, guest, precondition): one cluster/resources request, then PVE's precondition check, which is
-    not asked when the guest is on the target already (None) or cannot move for a reason known without it."""
-    cluster = ClusterView.read(client)
+def read_current(client, spec, cluster=None):
+    """(cluster, guest, precondition): one cluster/resources request (none when ``cluster`` is given), then PVE's
+    precondition check, which is not asked when the guest is on the target already (None) or cannot move for a
+    reason known without it."""
+    cluster = cluster or ClusterView.read(client)
     guest = select_guest(cluster, spec.vmid, spec.name)
     if guest['node'] == spec.target:
         return cluster, guest, None

@@ -132,6 +132,20 @@ class Run:
             attempt += 1
 
 
+def read_until_unlocked(read, locks_of, timeout):
+    """``read()`` again while ``locks_of(its answer)`` names locks another task holds on the guests (a backup, a
+    migration), for at most ``timeout`` seconds, as Run.task waits for a write PVE refused; then the last answer,
+    for the planner to refuse naming the lock. Reads only: check mode waits the same."""
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        state = read()
+        if not locks_of(state) or time.monotonic() - started >= timeout:
+            return state
+        time.sleep(backoff(attempt))
+        attempt += 1
+
+
 def execute(client, plan, apply, check_mode, timeout):
     """Apply ``plan`` with ``apply(run, plan)`` unless it is empty or this is check mode; returns the Run.
 

@@ -274,13 +274,15 @@ from ansible_collections.pve.fleet.plugins.module_utils.backup import (
     BackupSpec, apply_backup, backup_failure, plan_backup, planned_report)
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute, read_until_unlocked
 from ansible_collections.pve.fleet.plugins.module_utils.prune import PRUNE_OPTIONS
 
 
 def backup(module, client):
     spec = BackupSpec.from_params(module.params)
-    plan = plan_backup(spec, ClusterView.read(client))
+    # A guest another task holds (a backup, a migration) is waited for within timeout; vzdump would fail it.
+    plan = read_until_unlocked(lambda: plan_backup(spec, ClusterView.read(client)),
+                               lambda plan: [g for g in plan.guests if g.get('lock')], module.params['timeout'])
     run = execute(client, plan, apply_backup, module.check_mode, module.params['timeout'])
     result = plan.result(run)
     report = getattr(run, 'report', None) or planned_report(plan.guests)

@@ -148,15 +148,20 @@ tasks:
   sample: ['UPID:pve1:00001234:00005678:6745A000:qmigrate:100:root@pam:']
 '''
 
+from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView
 from ansible_collections.pve.fleet.plugins.module_utils.migration import (
     MigrationSpec, apply_migration, plan_migration, read_current)
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute, read_until_unlocked
 
 
 def move(module, client):
     spec = MigrationSpec.from_params(module.params)
-    cluster, guest, precondition = read_current(client, spec)
+    # A guest another task holds (a backup, a migration) is waited for within timeout, then refused naming the lock.
+    cluster = read_until_unlocked(lambda: ClusterView.read(client),
+                                  lambda cluster: (cluster.find_guest(vmid=spec.vmid, name=spec.name) or {}).get('lock'),
+                                  module.params['timeout'])
+    cluster, guest, precondition = read_current(client, spec, cluster)
     plan = plan_migration(spec, cluster, guest, precondition)
     run = execute(client, plan, apply_migration, module.check_mode, module.params['timeout'])
     result = plan.result(run)

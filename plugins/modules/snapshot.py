@@ -205,14 +205,15 @@ tasks:
 '''
 
 from ansible_collections.pve.fleet.plugins.module_utils.module import pve_module, run_module
-from ansible_collections.pve.fleet.plugins.module_utils.plan import execute
+from ansible_collections.pve.fleet.plugins.module_utils.plan import execute, read_until_unlocked
 from ansible_collections.pve.fleet.plugins.module_utils.snapshots import (
     SnapshotSpec, apply_snapshots, plan_snapshots, read_current, read_snapshots)
 
 
 def manage(module, client):
     spec = SnapshotSpec.from_params(module.params)
-    guest, snaps, current = read_current(client, spec)
+    guest, snaps, current = read_until_unlocked(lambda: read_current(client, spec), lambda state: state[0].get('lock'),
+                                                module.params['timeout'])
     plan = plan_snapshots(spec, guest, snaps, current)
     run = execute(client, plan, apply_snapshots, module.check_mode, module.params['timeout'])
     if plan.changed and not module.check_mode:
