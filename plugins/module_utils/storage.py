@@ -105,6 +105,8 @@ class StorageSpec:
             if value is None:
                 continue
             if opt in ('path', 'export'):
+                if not str(value).startswith('/'):  # PVE's pve-storage-path format: an absolute path
+                    raise PveError('{0}: {1!r} is not an absolute path (e.g. /srv/backup)'.format(opt, value))
                 value = normalize_path(value)
             elif opt in ('content', 'nodes'):
                 value = split_list(value)
