@@ -168,13 +168,15 @@ import ansible.constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
 
-from ansible_collections.pve.fleet.plugins.module_utils.api import CONNECTION_SPEC, client_from_params
+from ansible_collections.pve.fleet.plugins.module_utils.api import CONNECTION_SPEC, UNVERIFIED_TLS, client_from_params
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView, guest_path
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
 from ansible_collections.pve.fleet.plugins.module_utils.guest_types import public_config
 
 WORKERS = 8
+display = Display()
 
 
 def _secret(value):
@@ -233,6 +235,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         options = dict((name, self.get_option(name)) for name in CONNECTION_SPEC)
         for name in ('api_password', 'api_token_secret'):
             options[name] = _secret(options[name])
+        if options.get('validate_certs') is False:
+            display.warning('pve.fleet.pve: ' + UNVERIFIED_TLS)
         return client_from_params(options)
 
     def _fetch(self):

@@ -60,6 +60,9 @@ BUSY_GUEST = re.compile(r"can't lock file|\b(VM|CT) is locked \(")
 # A create is never repeated blind: the caller re-reads the cluster first (another run may have made it).
 CREATE_PATH = re.compile(r'^/?nodes/[^/]+/(qemu|lxc)/?$')
 RETRY_ATTEMPTS = 5
+# Said once per run (module.warn, the inventory's display.warning) when TLS verification is off.
+UNVERIFIED_TLS = ('validate_certs is false: the PVE certificate is not verified, so the credentials and answers '
+                  'can be read or changed on the way; give ca_path (the PVE CA) instead')
 RETRY_BASE_DELAY = 0.2
 RETRY_MAX_DELAY = 3.0
 
@@ -125,7 +128,16 @@ class PveClient:
         if isinstance(exc, requests.exceptions.SSLError):
             reason = 'TLS certificate verification failed' if 'CERTIFICATE_VERIFY_FAILED' in str(exc) \
                 else 'TLS handshake failed'
-            return PveError('{0} for {1}: give ca_path the CA that signed the PVE certificate'.format(reason, self.url))
+            # OpenSSL's own words say which: expired, another host's, signed by another CA, ...
+            why = re.search(r'certificate verify failed: ([^()]+?)\s*\(_ssl', str(exc))
+            why = why.group(1).strip() if why else ''
+            advice = 'give ca_path the CA that signed the PVE certificate'
+            if 'mismatch' in why:
+                advice = 'give as api_host a name the certificate holds, or a certificate made for this one'
+            elif 'expired' in why:
+                advice = 'the PVE certificate needs renewing (pvecm updatecerts on the node)'
+            return PveError('{0} for {1}{2}: {3}'.format(reason, self.url, ' ({0})'.format(why) if why else '',
+                                                          advice))
         if isinstance(exc, requests.exceptions.Timeout):
             return PveError('no answer from {0} within {1}s (timeout)'.format(self.url, self.timeout))
         if isinstance(exc, requests.exceptions.ConnectionError):
@@ -238,6 +250,8 @@ def client_from_module(module):
     """A client for an AnsibleModule; a connection failure ends the module with its one-line reason."""
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib('proxmoxer'), exception=str(PROXMOXER_IMPORT_ERROR))
+    if not module.params.get('validate_certs', True):
+        module.warn(UNVERIFIED_TLS)
     try:
         return client_from_params(module.params)
     except PveError as exc:
