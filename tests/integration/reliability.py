@@ -108,14 +108,15 @@ def _records(path):
         return [json.loads(line) for line in lines if line.strip()]
 
 
-def start_playbook(runner, playbook, extra_args=(), env=None, record=None):
-    """ansible-playbook started in the background: (process, record path)."""
+def start_playbook(runner, playbook, extra_args=(), env=None, record=None, new_session=False):
+    """ansible-playbook started in the background: (process, record path). ``new_session``: in a process
+    group of its own, so that the controller and its workers can be killed together."""
     from harness import BIN
     runner.count += 1
     record = record or os.path.join(runner.workdir, 'record-{0}.jsonl'.format(runner.count))
     argv = [os.path.join(BIN, 'ansible-playbook'), playbook] + list(extra_args)
     proc = subprocess.Popen(argv, cwd=runner.workdir, env=_environment(runner, record, env), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
+                            stderr=subprocess.STDOUT, universal_newlines=True, start_new_session=new_session)
     return proc, record
 
 
