@@ -136,8 +136,8 @@ class PveClient:
                 advice = 'give as api_host a name the certificate holds, or a certificate made for this one'
             elif 'expired' in why:
                 advice = 'the PVE certificate needs renewing (pvecm updatecerts on the node)'
-            return PveError('{0} for {1}{2}: {3}'.format(reason, self.url, ' ({0})'.format(why) if why else '',
-                                                          advice))
+            said = ' ({0})'.format(why) if why else ''
+            return PveError('{0} for {1}{2}: {3}'.format(reason, self.url, said, advice))
         if isinstance(exc, requests.exceptions.Timeout):
             return PveError('no answer from {0} within {1}s (timeout)'.format(self.url, self.timeout))
         if isinstance(exc, requests.exceptions.ConnectionError):

@@ -151,7 +151,7 @@ def run_across(runner, phases, heal, connection=None, env=None):
         wait_for_record(proc, record, 'fault phase over')
         heal()
         open(healed, 'w').close()
-        output, _ = proc.communicate(timeout=600)
+        output = proc.communicate(timeout=600)[0]
     finally:
         if proc.poll() is None:
             proc.kill()

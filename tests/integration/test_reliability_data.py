@@ -5,12 +5,13 @@ by a re-run that converges."""
 
 import os
 import signal
+import time
 
 from fakepve.qemu import volume_ref
 
-from reliability import assert_consistent, named, start_playbook, wait_for_record
-
 import yaml
+
+from reliability import assert_consistent, named, start_playbook, wait_for_record
 
 # Keys PVE sets itself and a restore may renew (a fresh uuid, creation time).
 GENERATED = ('meta', 'smbios1', 'vmgenid', 'lock', 'digest')
@@ -145,12 +146,11 @@ def test_a_controller_killed_mid_apply_then_a_rerun_converges(ansible, cluster):
     wait_for_record(proc, record, 'first')
     slow_starts()
     # k2 exists and its start task is running when the controller (and its workers) are killed.
-    for _ in range(600):
+    for _tick in range(600):
         if any(e['method'] == 'POST' and e['path'].endswith('/status/start') for e in cluster.request_log[-5:]) \
                 and len(cluster.vms) >= 2:
             break
         proc.poll()
-        import time
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)

@@ -109,6 +109,24 @@ def setup_datacenter(cluster, served):
     api(served).cluster.ha.resources.post(sid='vm:101')  # a rule needs its guests under HA already
 
 
+def datacenter_tasks(cluster, served):
+    """The modules that write without PVE tasks, together in one play: each task its own object, each fault
+    injected on every one of their paths."""
+    return [
+        task('storage', name='rel-st', type='dir', path='/srv/rel', content=['backup']),
+        task('user', userid='rel@pve', comment='reliability'),
+        task('group', groupid='rel', comment='reliability'),
+        task('role', roleid='RelRole', privs=['VM.Audit', 'VM.PowerMgmt']),
+        task('acl', path='/vms', roles=['PVEAuditor'], users=['root@pam']),
+        task('token', userid='root@pam', tokenid='rel'),
+        task('pool', poolid='rel-pool', comment='reliability', vms=['ha1']),
+        task('backup_job', id='rel-job', schedule='mon..fri 01:30', all=True, storage='shared'),
+        task('ha_resource', name='ha1', state='started', max_restart=2),
+        task('ha_rule', rule='rel-rule', type='node-affinity', resources=['ha2'], nodes=['pve1:2', 'pve2']),
+        task('firewall', level='vm', name='ha1', options={'enable': True},
+             rules=[{'type': 'in', 'action': 'ACCEPT', 'macro': 'SSH'}])]
+
+
 def verify_datacenter(cluster):
     assert cluster.storages['rel-st']['path'] == '/srv/rel', cluster.storages.get('rel-st')
     assert 'rel-job' in str(cluster.backup_jobs), cluster.backup_jobs
@@ -181,25 +199,13 @@ MODULES = [
              setup=setup_rebalance, ttype='qmigrate', write=('POST', '/migrate'), idempotent=False),
     # The modules that write without PVE tasks (storage, access control, pools, backup jobs, HA, firewall),
     # together in one play: each task its own object, each fault injected on every one of their paths.
-    Scenario('datacenter', lambda c, s: [
-        task('storage', name='rel-st', type='dir', path='/srv/rel', content=['backup']),
-        task('user', userid='rel@pve', comment='reliability'),
-        task('group', groupid='rel', comment='reliability'),
-        task('role', roleid='RelRole', privs=['VM.Audit', 'VM.PowerMgmt']),
-        task('acl', path='/vms', roles=['PVEAuditor'], users=['root@pam']),
-        task('token', userid='root@pam', tokenid='rel'),
-        task('pool', poolid='rel-pool', comment='reliability', vms=['ha1']),
-        task('backup_job', id='rel-job', schedule='mon..fri 01:30', all=True, storage='shared'),
-        task('ha_resource', name='ha1', state='started', max_restart=2),
-        task('ha_rule', rule='rel-rule', type='node-affinity', resources=['ha2'], nodes=['pve1:2', 'pve2']),
-        task('firewall', level='vm', name='ha1', options={'enable': True},
-             rules=[{'type': 'in', 'action': 'ACCEPT', 'macro': 'SSH'}])],
-        verify_datacenter, setup=setup_datacenter,
-        creates=[('POST', '/storage'), ('POST', '/access/users'), ('POST', '/access/groups'),
-                 ('POST', '/access/roles'), ('POST', '/token/rel'), ('POST', '/pools'), ('POST', '/cluster/backup'),
-                 ('POST', '/cluster/ha/resources'), ('POST', '/cluster/ha/rules')],
-        write=[('PUT', '/access/acl'), ('POST', '/firewall/rules')],
-        read=['/storage', '/access/users', '/access/acl', '/pools', '/cluster/backup', '/cluster/ha/rules']),
+    Scenario('datacenter', datacenter_tasks,
+             verify_datacenter, setup=setup_datacenter,
+             creates=[('POST', '/storage'), ('POST', '/access/users'), ('POST', '/access/groups'),
+                      ('POST', '/access/roles'), ('POST', '/token/rel'), ('POST', '/pools'),
+                      ('POST', '/cluster/backup'), ('POST', '/cluster/ha/resources'), ('POST', '/cluster/ha/rules')],
+             write=[('PUT', '/access/acl'), ('POST', '/firewall/rules')],
+             read=['/storage', '/access/users', '/access/acl', '/pools', '/cluster/backup', '/cluster/ha/rules']),
 ]
 
 PLAYBOOKS = [
@@ -207,7 +213,7 @@ PLAYBOOKS = [
              setup=lambda c, s: vm(c, 100, 'bk1', storage='shared'), ttype='vzdump', playbook='backup',
              extra={'guests': ['bk1'], 'storage': 'shared'}, write=('POST', '/vzdump'), idempotent=False),
     Scenario('playbook restore', None, lambda c: one_guest(c, 950),
-             setup=lambda c, s: with_archive(c, s), ttype='qmrestore', playbook='restore',
+             setup=with_archive, ttype='qmrestore', playbook='restore',
              extra={'guests': '100', 'new_vmid': 950, 'new_name': 'copy', 'node': 'pve1'},
              creates=('POST', '/nodes/pve1/qemu'), idempotent=False, rerun_refusal='950'),
     Scenario('playbook migrate', None, lambda c: one_vm(c, 'mig1', node='pve2'),
@@ -230,7 +236,7 @@ def inject(fault, scenario, cluster, served):
     if fault == 'task_fails':
         served.run(lambda: cluster.fail_next_task(scenario.ttype, TASK_ERROR, lines=[
             'starting worker (injected)', 'error: cannot open /dev/pve/injected: Input/output error']))
-        return lambda: cluster.task_faults.clear()
+        return cluster.task_faults.clear
     if fault == 'node_offline':
         served.run(cluster.node_offline_during_next_task, scenario.ttype, scenario.node)
         return lambda: (cluster.task_faults.clear(), served.run(cluster.set_node_offline, scenario.node, False))
@@ -243,7 +249,7 @@ def inject(fault, scenario, cluster, served):
     if fault == 'lost_answer':
         for method, suffix in scenario.creates:
             served.run(cluster.lose_answer, method, suffix)
-        return lambda: cluster.lost_answers.clear()
+        return cluster.lost_answers.clear
     if fault == 'guest_lock':
         served.run(cluster.hold_guest_lock, scenario.locked, 'backup')
         return lambda: served.run(cluster.release_guest_lock, scenario.locked)
@@ -257,7 +263,7 @@ def inject(fault, scenario, cluster, served):
             for method, path in scenario.writes:
                 cluster.fail(method, path, 503, 'Service Unavailable', times=1)
         served.run(unavailable)
-        return lambda: cluster.failures.clear()
+        return cluster.failures.clear
     raise AssertionError(fault)
 
 

@@ -20,8 +20,8 @@ from reliability import start_playbook
 MODULE_CASES = [
     ('vm', dict(name='bad_name!'), "name: 'bad_name!' is not a valid DNS name (letters, digits and hyphens"),
     ('vm', dict(vmid=99, name='ok'), 'vmid: 99 is outside 100-999999999'),
-    ('vm', dict(name='ok', disks={'scsi0': 'local-lvm:8Q'}), "disks.scsi0: 'local-lvm:8Q': '8Q' is not a size "
-                                                            '(storage:GiB takes a number of GiB'),
+    ('vm', dict(name='ok', disks={'scsi0': 'local-lvm:8Q'}),
+     "disks.scsi0: 'local-lvm:8Q': '8Q' is not a size (storage:GiB takes a number of GiB"),
     ('vm', dict(name='ok', disks={'scsi0': {'storage': 'local-lvm', 'size': '8 GB per disk'}}),
      "disks.scsi0.size: '8 GB per disk' is not a size (expected GiB as a number"),
     ('vm', dict(name='ok', ipconfig={'ipconfig0': 'ip=10.0.0.300/24'}),
