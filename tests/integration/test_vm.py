@@ -405,6 +405,6 @@ def test_a_locked_guest_is_waited_for_within_timeout_then_named(ansible, cluster
 def test_a_qcow2_disk_converges_though_pve_keeps_its_format_in_the_name(ansible, cluster, disk):
     converge_twice(ansible, cluster, name='fmt1', disks={'scsi0': disk})
     assert find(cluster, 'fmt1').config['scsi0'].split(',')[0].endswith('.qcow2')
-    msg = failure(ansible.run(vm_task(name='fmt1', disks={'scsi0': {'storage': 'shared', 'size': 4,
-                                                                   'format': 'raw'}})))
+    changed_format = {'scsi0': {'storage': 'shared', 'size': 4, 'format': 'raw'}}
+    msg = failure(ansible.run(vm_task(name='fmt1', disks=changed_format)))
     assert msg.startswith('disks.scsi0.format: the disk is qcow2; this module does not convert disks'), msg

@@ -128,8 +128,8 @@ def test_a_clone_is_planned_against_what_it_will_hold():
 
 def test_a_container_clone_refuses_what_pve_sets_only_from_a_template():
     cluster = cluster_of([dict(type='lxc', vmid=9100, name='ct-tmpl', node='pve1', status='stopped', template=1)])
-    for options, option in ((dict(password='x'), 'password'), (dict(ssh_public_keys=['ssh-ed25519 A b']),
-                                                                'ssh_public_keys')):
+    refused = ((dict(password='x'), 'password'), (dict(ssh_public_keys=['ssh-ed25519 A b']), 'ssh_public_keys'))
+    for options, option in refused:
         with pytest.raises(PveError, match='^{0}: PVE sets it only when'.format(option)):
             plan_for(spec(lxc, hostname='c', clone='ct-tmpl', **options), cluster, {'unprivileged': '1'})
 
