@@ -133,7 +133,7 @@ def test_backup_refusals(ansible, guests, served, options, expected):
 
 def test_failed_backup_reports_task_log(ansible, guests, served):
     served.run(guests.hold_guest_lock, 102, 'migrate')
-    result = ansible.run(task('backup', vmid=102, storage='shared'), env=served.env)
+    result = ansible.run(task('backup', vmid=102, storage='shared', timeout=8), env=served.env)
     msg = failure(result)
     assert msg == 'backup failed for 1 of 1 guest(s): VM 102 (batch1) on pve2: VM is locked (migrate)', msg
     report, = result.failed[0]['result']['guests']
@@ -158,7 +158,7 @@ def test_each_guest_reported_with_archive_size_and_duration(ansible, guests, ser
 
 def test_one_guest_failing_fails_the_task_and_the_others_keep_their_archives(ansible, guests, served):
     served.run(guests.hold_guest_lock, 101, 'snapshot')
-    result = ansible.run(task('backup', all=True, storage='shared'), env=served.env)
+    result = ansible.run(task('backup', all=True, storage='shared', timeout=8), env=served.env)
     msg = failure(result)
     assert msg == 'backup failed for 1 of 4 guest(s): VM 101 (db1) on pve2: VM is locked (snapshot)', msg
     reports = dict((g['vmid'], g) for g in result.failed[0]['result']['guests'])

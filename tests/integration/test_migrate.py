@@ -132,7 +132,8 @@ def test_offline_target_is_refused(ansible, guests, served):
 
 def test_locked_guest_is_refused(ansible, guests, served):
     served.run(guests.hold_guest_lock, 100, 'backup')
-    msg = failure(ansible.run(mig(vmid=100, target='pve3'), env=served.env))
+    # A held lock is waited for within timeout: a short one.
+    msg = failure(ansible.run(mig(vmid=100, target='pve3', timeout=8), env=served.env))
     assert msg.startswith('cannot migrate VM 100 (web1) on pve1: it is locked (backup)')
 
 

@@ -14,11 +14,11 @@ GIB = 1024 ** 3
 RESERVE = 10  # the modules' default memory_reserve, in percent
 
 
-def play(ansible, served, name, extra=None, check=False, args=()):
+def play(ansible, served, name, extra=None, check=False, args=(), env=None):
     """Run pve.fleet.<name> with extra-vars (a dict, as JSON) and the connection from the PROXMOX_* environment."""
     extra_args = (['-e', json.dumps(extra)] if extra else []) + list(args)
     run = ansible.assert_check_mode_writes_nothing if check else ansible.run
-    return run(None, playbook='pve.fleet.' + name, extra_args=extra_args, env=served.env)
+    return run(None, playbook='pve.fleet.' + name, extra_args=extra_args, env=dict(served.env, **(env or {})))
 
 
 def summary(result):
@@ -119,7 +119,8 @@ def test_backup_of_a_pool_and_of_an_inventory_group(ansible, fleet, served, tmp_
 
 def test_backup_fails_when_a_guest_fails_and_still_reports_each(ansible, fleet, served):
     served.run(fleet.hold_guest_lock, 101, 'snapshot')
-    result = play(ansible, served, 'backup', {'tags': ['web'], 'storage': 'shared'})
+    # A held lock is waited for within the connection's timeout: a short one.
+    result = play(ansible, served, 'backup', {'tags': ['web'], 'storage': 'shared'}, env={'PROXMOX_TIMEOUT': '8'})
     assert result.rc != 0 and result.status('Back up the guests, one vzdump task per node') == 'failed'
     lines = summary(result)
     assert lines[0] == 'Backed up 1 of 2 guests to shared:'

@@ -186,7 +186,7 @@ def test_refusals_name_the_option(ansible, guests, served, options, expected):
 def test_locked_guest_fails_before_writing(ansible, guests, served):
     served.run(guests.hold_guest_lock, 100, 'backup')
     guests.clear_log()
-    msg = failure(ansible.run(snap(vmid=100, snapname='s1'), env=served.env))
+    msg = failure(ansible.run(snap(vmid=100, snapname='s1', timeout=8), env=served.env))
     assert msg == ('cannot change the snapshots of VM 100 (web1) on pve2: it is locked (backup); '
                    'wait for that job to end or unlock it')
     assert guests.writes() == []
