@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# The role tests on a real Debian 12 VM (issue 8, GUIDE §5):
+# The role tests on a real Debian 12 VM (issues 8 and 11, GUIDE §5):
 #   1. host packages (QEMU, debootstrap) installed if missing
 #   2. the VM image, cached outside the repo and keyed on the hash of vm/build-image.sh
 #      and the packages role's defaults (their packages are pre-downloaded, not installed)
 #   3. the VM booted under TCG on a throwaway overlay, SSH on 127.0.0.1:<free port>
-#   4. molecule: converge, idempotence, verify (testinfra), side-effect (failure paths)
-#   5. the emergency playbook pve.fleet.shorewall_clear
-# The VM is always shut down on exit. Each step prints its time; any failure exits non-zero.
+#   4. the fresh host: a bad variable, then the parts without packages (scenarios/test_fresh_host.py)
+#   5. molecule: converge, idempotence, verify (testinfra)
+#   6. the converged host: parts alone, string booleans, the LVM guard
+#   7. molecule side-effect (failure paths and rollbacks)
+#   8. a reboot: everything comes back (right after a rolled-back lock-out)
+#   9. bridged -> routed in one run (the host stays routed)
+#  10. the emergency clear, by its tag and by the pve.fleet.shorewall_clear playbook
+# One VM, one boot (and the reboot of step 8): the steps run in this order, each leaving
+# the host as the next expects it. The VM is always shut down on exit. Each step prints
+# its time; any failure exits non-zero.
 #
 # Environment: VENV (default: <repo>/.venv), PVE_FLEET_CACHE (default: /var/cache/pve-fleet),
 # KEEP_VM=1 leaves the VM running for debugging (its run directory is printed).
@@ -102,13 +109,9 @@ molecule_step() {
     (cd "$here" && molecule "$@" --scenario-name default)
 }
 
-clear_playbook() {
-    local ssh=(ssh -q -i "$PVE_FLEET_VM_KEY" -p "$port" -o BatchMode=yes
-        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1)
-    (cd "$here" && ansible-playbook -i "$run_dir/inventory.yml" pve.fleet.shorewall_clear)
-    # Cleared: no Shorewall chains, everything accepted, and SSH still answers.
-    "${ssh[@]}" 'iptables -S INPUT | head -n1; ! iptables -n -L shorewall >/dev/null 2>&1' | tee "$run_dir/clear.out"
-    grep -qx -- '-P INPUT ACCEPT' "$run_dir/clear.out"
+# pytest drives operator runs (ansible-playbook with tags and -e) and checks the VM.
+scenarios() {
+    (cd "$here" && python -m pytest -c "$repo/pytest.ini" --rootdir "$repo" -s -q "scenarios/$1")
 }
 
 trap cleanup EXIT
@@ -123,6 +126,7 @@ ln -s "$repo" "$run_dir/collections/ansible_collections/pve/fleet"
 export PVE_FLEET_VM_PORT=$port
 export PVE_FLEET_VM_KEY=$image_dir/id_ed25519
 export PVE_FLEET_COLLECTIONS=$run_dir/collections
+export PVE_FLEET_INVENTORY=$run_dir/inventory.yml
 export ANSIBLE_COLLECTIONS_PATH=$PVE_FLEET_COLLECTIONS
 cat >"$run_dir/inventory.yml" <<INV
 all:
@@ -137,9 +141,13 @@ all:
 INV
 
 step "boot the VM" boot
+step "fresh host: a bad variable, the parts without packages" scenarios test_fresh_host.py
 step "molecule converge" molecule_step converge
 step "molecule idempotence" molecule_step idempotence
 step "molecule verify (testinfra)" molecule_step verify
+step "converged host: parts alone, string booleans, LVM guard" scenarios test_converged_host.py
 step "molecule side-effect (failure paths and rollbacks)" molecule_step side-effect
-step "emergency playbook pve.fleet.shorewall_clear" clear_playbook
+step "reboot: everything comes back" scenarios test_reboot.py
+step "bridged -> routed in one run" scenarios test_model_change.py
+step "emergency clear: tag and playbook" scenarios test_emergency_clear.py
 echo "=== role tests passed"

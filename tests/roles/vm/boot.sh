@@ -13,6 +13,12 @@ cpus=${VM_CPUS:-2}
 mkdir -p "$run"
 qemu-img create -q -f qcow2 -F raw -b "$image/disk.img" "$run/root.qcow2"
 qemu-img create -q -f qcow2 "$run/data.qcow2" 4G
+# Small spare disks (/dev/vdc ... /dev/vdg), one per case of the LVM guard.
+spares=()
+for n in 1 2 3 4 5; do
+    qemu-img create -q -f qcow2 "$run/spare$n.qcow2" 256M
+    spares+=(-drive "file=$run/spare$n.qcow2,if=virtio,format=qcow2,cache=unsafe")
+done
 
 # TCG, not KVM (GUIDE §5). The user network forwards only loopback:PORT to the guest's
 # sshd; nothing else reaches in. cache=unsafe: the disks are thrown away afterwards.
@@ -23,6 +29,7 @@ qemu-system-x86_64 \
     -append 'root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet' \
     -drive "file=$run/root.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
     -drive "file=$run/data.qcow2,if=virtio,format=qcow2,cache=unsafe" \
+    "${spares[@]}" \
     -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
     -device virtio-net-pci,netdev=n0 \
     -device virtio-rng-pci \

@@ -7,7 +7,8 @@
 # $2 (optional) is the packages role's defaults file: the packages listed there under
 # packages_base are *downloaded* (not installed) into the image's apt cache, together
 # with a package index from the same moment, so the role's apt install inside the slow
-# TCG guest only unpacks. The result depends only on this file and that one, so callers
+# TCG guest only unpacks. So is python3-apt, which Ansible's apt module installs before
+# its first use. The result depends only on this file and that one, so callers
 # cache it keyed on their hashes.
 set -euo pipefail
 
@@ -58,7 +59,7 @@ if [ -n "$defaults" ]; then
     mapfile -t pkgs < <(sed -n '/^packages_base:/,/^[a-z]/{s/^  - \([a-z0-9.+-]*\)$/\1/p}' "$defaults")
     [ ${#pkgs[@]} -gt 0 ] || { echo "no packages_base list in $defaults" >&2; exit 1; }
     chroot "$root" apt-get update -qq >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; exit 1; }
-    chroot "$root" apt-get install -y -qq --download-only "${pkgs[@]}" >>"$work/apt.log" 2>&1 || {
+    chroot "$root" apt-get install -y -qq --download-only "${pkgs[@]}" python3-apt >>"$work/apt.log" 2>&1 || {
         cat "$work/apt.log" >&2
         exit 1
     }

@@ -1,0 +1,137 @@
+"""The test VM as the role scenarios see it (tests/roles/run.sh boots it).
+
+ansible-playbook runs against it as an operator would run them, commands over SSH, the
+state that must survive a reboot as one comparable snapshot, and the reboot itself.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# The operator's site playbook: pve.fleet.host with the scenario's group_vars next to it.
+SITE = HERE.parent / "molecule" / "default" / "converge.yml"
+
+RECAP = re.compile(r"^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+# The firewall as iptables holds it, without counters.
+FIREWALL = (
+    "{ iptables-save -t filter; iptables-save -t nat; } | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//'"
+)
+
+
+@dataclass
+class Run:
+    """One ansible-playbook run: its exit code, its output and its recap counts."""
+
+    rc: int
+    output: str
+
+    def _recap(self, index):
+        found = RECAP.findall(self.output)
+        assert found, f"no PLAY RECAP in the output:\n{self.output[-3000:]}"
+        return sum(int(counts[index]) for counts in found)
+
+    @property
+    def changed(self):
+        return self._recap(1)
+
+    @property
+    def failed(self):
+        return self._recap(3)
+
+
+class VM:
+    """The booted test VM (port, key and inventory from run.sh's environment)."""
+
+    def __init__(self):
+        self.port = int(os.environ["PVE_FLEET_VM_PORT"])
+        self.key = os.environ["PVE_FLEET_VM_KEY"]
+        self.inventory = os.environ["PVE_FLEET_INVENTORY"]
+
+    def ssh(self, command, check=True, timeout=300):
+        """Run a shell command as root in the VM; its stdout."""
+        result = subprocess.run(
+            ["ssh", "-q", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
+             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "ConnectTimeout=10", "root@127.0.0.1", command],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"`{command}` failed ({result.returncode}): {result.stderr}{result.stdout}")
+        return result.stdout
+
+    def play(self, *args, playbook=SITE):
+        """ansible-playbook PLAYBOOK ARGS... against the VM; the output is also printed."""
+        env = dict(
+            os.environ,
+            ANSIBLE_PIPELINING="1",
+            ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s",
+            ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_NOCOLOR="1",
+        )
+        command = ["ansible-playbook", "-i", self.inventory, str(playbook), *args]
+        print("$", " ".join(command), flush=True)
+        result = subprocess.run(command, cwd=HERE, env=env, capture_output=True, text=True, check=False)
+        print(result.stdout, result.stderr, flush=True)
+        return Run(result.returncode, result.stdout + result.stderr)
+
+    def installed(self, package):
+        status = self.ssh(f"dpkg-query -W -f='${{Status}}' {package} 2>/dev/null", check=False)
+        return "install ok installed" in status
+
+    def cached_debs(self):
+        """The .debs in apt's cache: a run that downloaded anything adds to them."""
+        return set(self.ssh("ls /var/cache/apt/archives/ | grep '\\.deb$' || true").split())
+
+    def firewall(self):
+        return self.ssh(f"set -o pipefail; {FIREWALL}")
+
+    def sysctl(self, name):
+        return self.ssh(f"sysctl -n {name}").strip()
+
+    def new_ssh_connection_works(self, timeout=10):
+        """A fresh TCP connection from the controller gets the SSH banner."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            return sock.recv(64).startswith(b"SSH-")
+
+    def snapshot(self):
+        """What must come back exactly after a reboot."""
+        return {
+            "addresses": self.ssh("ip -4 -o addr show | awk '{print $2, $4}' | sort"),
+            "routes": self.ssh("ip -4 route show | sort"),
+            "bridge ports": self.ssh(
+                "for p in /sys/class/net/*/master; do [ -e \"$p\" ] && echo \"$p -> $(basename $(readlink $p))\"; done; true"
+            ),
+            "logical volumes": self.ssh("lvs --noheadings --options vg_name,lv_name,lv_attr,segtype,lv_size | sort"),
+            "ksm": self.ssh(
+                "cd /sys/kernel/mm/ksm && grep . run pages_to_scan sleep_millisecs merge_across_nodes"
+            ),
+            "nested": self.ssh("grep -H . /sys/module/kvm_*/parameters/nested 2>/dev/null || true"),
+            "sysctl": self.ssh("sysctl -a 2>/dev/null | grep -E '^net\\.ipv4\\.(ip_forward|conf\\.(eth0|vmbr[01])\\.proxy_arp) '"),
+            "firewall": self.firewall(),
+            "shorewall state": self.ssh("cut -d' ' -f1 /var/lib/shorewall/state"),
+        }
+
+    def boot_id(self):
+        return self.ssh("cat /proc/sys/kernel/random/boot_id").strip()
+
+    def reboot(self, timeout=600):
+        """Reboot and wait until SSH answers from the new boot."""
+        before = self.boot_id()
+        self.ssh("systemd-run --on-active=1 --quiet systemctl reboot")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(3)
+            try:
+                if self.boot_id() != before:
+                    return
+            except (AssertionError, subprocess.TimeoutExpired):
+                continue
+        raise AssertionError(f"the VM did not come back over SSH within {timeout}s")
