@@ -24,6 +24,7 @@ import sys
 
 import pytest
 
+from demo_story import assert_the_demo_story
 from harness import REPO
 
 HOST = '127.0.0.78'  # the fake cluster's address for this test: others use 127.0.0.1-3 and .77
@@ -179,6 +180,7 @@ def test_make_demo_block(clone, docs):
         assert rc == 0, '{0}:\n{1}\n{2}'.format(name, block, out)
         assert 'failed=0' in out and '== try it yourself' in out, out
         assert '[WARNING]' not in out, out
+        assert_the_demo_story(out)
 
 
 def test_cluster_block_then_the_inline_commands_while_it_runs(clone, docs):

@@ -1,12 +1,11 @@
-"""`make demo` keeps working: the demo script, its fake cluster and playbooks/demo.yml run twice, end to end."""
+"""What `make demo` must show: both passes, end to end, and a second pass that changes nothing.
+
+test_docs_examples runs the README's `make demo` verbatim in a fresh clone and checks its output with
+assert_the_demo_story (one run of the demo serves both).
+"""
 
 import json
-import os
 import re
-import subprocess
-import sys
-
-from harness import REPO
 
 SUMMARY_TASK = 'TASK [What the demo did] '
 GUEST_LINE = re.compile(r'^  (\S+) \((qemu|lxc) (\d+)\) on (pve\d), (\w+)$')
@@ -34,14 +33,8 @@ def placement(lines):
     return dict((m.group(1), (m.group(2), int(m.group(3)), m.group(4), m.group(5))) for m in rows)
 
 
-def test_demo_runs_twice_and_the_second_pass_changes_nothing():
-    env = dict(os.environ, FAKECLUSTER_HOST='127.0.0.77', ANSIBLE_NOCOLOR='1')
-    env = dict((k, v) for k, v in env.items() if not k.startswith(('PROXMOX_', 'ANSIBLE_CONFIG')))
-    proc = subprocess.run([os.path.join(REPO, 'tests', 'bin', 'demo'), sys.executable], cwd=REPO, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900,
-                          check=False)
-    out = proc.stdout
-    assert proc.returncode == 0, out
+def assert_the_demo_story(out):
+    """The demo's output tells the whole story: two clean passes, what was made, where it runs, what to try next."""
     # It opens with the cluster and the play, not with inventory or templating warnings.
     assert '[WARNING]' not in out and 'No inventory was parsed' not in out, out
     recaps = re.findall(r'^localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)', out, re.M)
