@@ -393,8 +393,8 @@ def test_a_vm_converged_in_one_run_needs_no_second(ansible, cluster):
 def test_a_locked_guest_is_waited_for_within_timeout_then_named(ansible, cluster, served):
     converge_twice(ansible, cluster, name='busy1', memory=512)
     served.run(cluster.hold_guest_lock, 100, 'backup')
-    msg = failure(ansible.run(vm_task(name='busy1', memory=1024, timeout=2)))
-    assert 'VM is locked (backup): another task holds the guest and did not let go within 2s (timeout)' in msg, msg
+    msg = failure(ansible.run(vm_task(name='busy1', memory=1024, timeout=5)))
+    assert 'VM is locked (backup): another task holds the guest and did not let go within 5s (timeout)' in msg, msg
     served.run(cluster.release_guest_lock, 100)
     again = ansible.run(vm_task(name='busy1', memory=1024)).assert_ok()
     assert again.task('vm')['changes'] == ['set memory: 512 -> 1024']
