@@ -40,20 +40,18 @@ compat-venv: $(COMPAT_VENV)/.installed $(COLLECTION)
 
 # The roles suite spends most of its time in a TCG guest; it starts first, in the background
 # (its output in tests/output/roles.log, printed when it ends), while the other parts run.
-# It is the longest part, so the others run niced: they take the CPU the guest leaves.
 ROLES_LOG := tests/output/roles.log
-BESIDE    := nice -n 10
 test: venv compat-venv
 	@$(TIMED) reset
 	@roles=; if [ -f tests/roles/run.sh ]; then \
 	  echo "== roles on a Debian 12 VM: started in the background, output in $(ROLES_LOG) when it ends =="; \
 	  $(TIMED) "roles on a Debian 12 VM" $(MAKE) --no-print-directory test-roles >$(ROLES_LOG) 2>&1 & roles=$$!; \
 	fi; \
-	$(TIMED) "unit tests" $(BESIDE) $(MAKE) --no-print-directory unit; \
-	$(TIMED) "integration tests" $(BESIDE) $(MAKE) --no-print-directory integration; \
-	$(TIMED) "sanity (ansible-core 2.21, py3.13)" $(BESIDE) $(MAKE) --no-print-directory sanity; \
-	$(TIMED) "ansible-lint" $(BESIDE) $(MAKE) --no-print-directory lint; \
-	$(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(BESIDE) $(MAKE) --no-print-directory compat; \
+	$(TIMED) "unit tests" $(MAKE) --no-print-directory unit; \
+	$(TIMED) "integration tests" $(MAKE) --no-print-directory integration; \
+	$(TIMED) "sanity (ansible-core 2.21, py3.13)" $(MAKE) --no-print-directory sanity; \
+	$(TIMED) "ansible-lint" $(MAKE) --no-print-directory lint; \
+	$(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(MAKE) --no-print-directory compat; \
 	if [ -n "$$roles" ]; then echo; echo "== waiting for the roles suite =="; wait "$$roles"; cat $(ROLES_LOG); fi; \
 	$(TIMED) summary
 
