@@ -15,9 +15,12 @@ START_TIMEOUT = 30
 class ServedCluster:
     """A started FakeCluster: ``cluster`` is the state, ``url``, ``ca_path`` and ``env`` say how to reach it."""
 
-    def __init__(self, pki_dir, host='127.0.0.1', port=0, **kwargs):
-        os.makedirs(pki_dir, exist_ok=True)
-        certfile, keyfile = make_cert(pki_dir, name='fakecluster', hosts=(host,))[:2]
+    def __init__(self, pki_dir, host='127.0.0.1', port=0, cert=None, **kwargs):
+        """``cert`` (certfile, keyfile) serves that certificate, also its CA; otherwise one is made in pki_dir."""
+        if cert is None:
+            os.makedirs(pki_dir, exist_ok=True)
+            cert = make_cert(pki_dir, name='fakecluster', hosts=(host,))[:2]
+        certfile, keyfile = cert
         self.ca_path = certfile
         self.cluster = build_cluster(host=host, port=port, **kwargs)
         self.loop = asyncio.new_event_loop()

@@ -5,12 +5,10 @@ verification off works and says so once, naming validate_certs.
 (The collection has no lookup plugin: modules and the inventory plugin are the only clients.)
 """
 
-import asyncio
 import datetime
 import ipaddress
 import os
 import subprocess
-import threading
 
 import pytest
 import yaml
@@ -21,7 +19,6 @@ from cryptography.x509.oid import NameOID
 from fakepve.certs import make_cert
 
 from fakecluster import ServedCluster
-from fakecluster.cluster import build_cluster
 
 from harness import BIN, REPO, PlaybookRunner
 
@@ -54,20 +51,9 @@ def write_cert(directory, name, hosts, not_before, not_after):
     return certfile, keyfile
 
 
-class ServedWithCert(ServedCluster):
-    """The fake cluster served with a given certificate (ServedCluster makes its own valid one)."""
-
-    def __init__(self, certfile, keyfile, host='127.0.0.1'):  # pylint: disable=super-init-not-called
-        self.ca_path = certfile
-        self.cluster = build_cluster(host=host)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name='fakecluster', daemon=True)
-        self.thread.start()
-        try:
-            self.call(self.cluster.start(certfile, keyfile))
-        except BaseException:
-            self._halt()
-            raise
+def served_with_cert(certfile, keyfile):
+    """The fake cluster served with a given certificate, trusted as its own CA."""
+    return ServedCluster(None, cert=(certfile, keyfile))
 
 
 @pytest.fixture
@@ -75,10 +61,10 @@ def bad_certs(tmp_path):
     """Servers with an expired certificate and with one made for another host, each trusted as its own CA."""
     now = datetime.datetime.now(datetime.timezone.utc)
     servers = {
-        'expired': ServedWithCert(*write_cert(str(tmp_path), 'expired', ['127.0.0.1', 'localhost'], now - 30 * DAY,
-                                              now - DAY)),
-        'wrong host': ServedWithCert(*write_cert(str(tmp_path), 'otherhost', ['pve9.example.org'], now - DAY,
-                                                 now + 30 * DAY)),
+        'expired': served_with_cert(*write_cert(str(tmp_path), 'expired', ['127.0.0.1', 'localhost'], now - 30 * DAY,
+                                                now - DAY)),
+        'wrong host': served_with_cert(*write_cert(str(tmp_path), 'otherhost', ['pve9.example.org'], now - DAY,
+                                                   now + 30 * DAY)),
     }
     try:
         yield servers
