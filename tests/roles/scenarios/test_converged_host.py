@@ -18,7 +18,7 @@ def test_parts_alone_change_nothing_and_keep_the_firewall(vm):
     # lvm and ksm ride along in the same run (each TCG run costs a minute).
     firewall = vm.firewall()
     run = vm.play("--tags", "shorewall,lvm,ksm")
-    assert run.rc == 0
+    run.assert_ok()
     assert run.changed == 0
     assert "Shorewall is running" in vm.ssh("shorewall status")
     assert vm.firewall() == firewall
@@ -29,7 +29,7 @@ def test_string_booleans_are_read_as_booleans(vm):
     tags = ["--tags", "packages,network,ksm,nested"]
     run = vm.play(*tags, "-e", "ksm_enabled=false", "-e", "nested_enabled=false",
                   "-e", "network_ip_forward=false", "-e", "packages_drbd=false")
-    assert run.rc == 0
+    run.assert_ok()
     assert vm.ssh("cat /sys/kernel/mm/ksm/run").strip() == "0"
     assert "w /sys/kernel/mm/ksm/run - - - - 0" in vm.ssh("cat /etc/tmpfiles.d/pve-fleet-ksm.conf")
     assert "nested=0" in vm.ssh("cat /etc/modprobe.d/pve-fleet-kvm-nested.conf")
@@ -38,7 +38,7 @@ def test_string_booleans_are_read_as_booleans(vm):
     assert not vm.installed("drbd-utils")
 
     run = vm.play(*tags, "-e", "ksm_enabled=true", "-e", "nested_enabled=true", "-e", "network_ip_forward=true")
-    assert run.rc == 0
+    run.assert_ok()
     assert vm.ssh("cat /sys/kernel/mm/ksm/run").strip() == "1"
     assert "nested=1" in vm.ssh("cat /etc/modprobe.d/pve-fleet-kvm-nested.conf")
     assert vm.sysctl("net.ipv4.ip_forward") == "1"
@@ -47,5 +47,4 @@ def test_string_booleans_are_read_as_booleans(vm):
 def test_the_lvm_guard(vm):
     """lvm_guard.yml: each disk that holds something is refused, force wipes one."""
     run = vm.play(playbook=LVM_GUARD)
-    assert run.rc == 0
-    assert run.failed == 0
+    run.assert_ok()

@@ -14,7 +14,7 @@ def assert_cleared(vm):
 def test_the_shorewall_clear_tag_opens_the_firewall(vm):
     assert "-P INPUT DROP" in vm.ssh("iptables -S INPUT")
     run = vm.play("--tags", "shorewall_clear")
-    assert run.rc == 0
+    run.assert_ok()
     assert_cleared(vm)
 
 
@@ -23,5 +23,5 @@ def test_the_emergency_playbook_opens_the_firewall(vm):
     vm.ssh("shorewall -q start")
     assert "-P INPUT DROP" in vm.ssh("iptables -S INPUT")
     run = vm.play(playbook="pve.fleet.shorewall_clear")
-    assert run.rc == 0
+    run.assert_ok()
     assert_cleared(vm)

@@ -34,7 +34,7 @@ def parts(vm):
 
 def test_the_parts_ran_and_downloaded_nothing(vm, parts):
     run, debs = parts
-    assert run.rc == 0 and run.failed == 0
+    run.assert_ok()
     assert not vm.installed("qemu-system-x86"), "the packages part ran"
     assert vm.cached_debs() == debs, "apt downloaded packages instead of using the image's cache"
 

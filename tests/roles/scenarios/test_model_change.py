@@ -44,7 +44,7 @@ def test_a_switch_that_cuts_the_host_off_leaves_nothing_behind(vm):
 
 def test_bridged_to_routed_in_one_host_run(vm):
     run = vm.play(*routed())
-    assert run.rc == 0
+    run.assert_ok()
     assert "10.0.2.15/24" in vm.ssh("ip -4 -o addr show dev eth0")
     assert "default via 10.0.2.2 dev eth0" in vm.ssh("ip -4 route show default")
     assert "10.0.2.15/32" in vm.ssh("ip -4 -o addr show dev vmbr0")

@@ -44,6 +44,23 @@ class Run:
     def failed(self):
         return self._recap(3)
 
+    def failures(self):
+        """Each failed task's TASK line and its fatal/failed line (which carries the message)."""
+        picked, task = [], ""
+        for line in self.output.splitlines():
+            if line.startswith("TASK ["):
+                task = line.rstrip(" *")
+            elif line.startswith(("fatal: ", "failed: ")):
+                picked += [task, line]
+        return "\n".join(picked)
+
+    def assert_ok(self):
+        """The run succeeded with no failed task; otherwise the failed tasks say why."""
+        assert self.rc == 0 and self.failed == 0, (
+            f"ansible-playbook exited {self.rc}; failed tasks:\n{self.failures() or self.output[-3000:]}"
+        )
+        return self
+
 
 class VM:
     """The booted test VM (port, key and inventory from run.sh's environment)."""
