@@ -161,13 +161,8 @@ def converge(bench, n, sample, repeat, log):
     for variant, prefix in ((FLEET, 'fleet'), (VM_LOOP, 'vm'), (PEER_LOOP, 'peer')):
         out['create', variant]['after'] = '{0} VMs'.format(cluster_vms(bench, '{0}{1}'.format(prefix, n)))
 
-    # 2. no-op, the floor beside it (interleaved, so a busy moment hits both alike)
-    floors, fleets = [], []
-    for rnd in range(repeat):
-        floors.append(timed('floor {0}/{1}'.format(rnd + 1, repeat), floor_task(bench), fleet_items))
-        fleets.append(timed('no-op with fleet {0}/{1}'.format(rnd + 1, repeat), fleet_task(), fleet_items))
-    out['no-op', FLOOR] = median_of(floors)
-    out['no-op', FLEET] = median_of(fleets)
+    # 2. no-op, the floor beside it
+    out.update(noop_beside_floor(bench, timed, fleet_items, repeat))
     out['no-op', VM_LOOP] = timed('no-op with a pve.fleet.vm loop', loop_task('pve.fleet.vm', vm_items), vm_items,
                                   part=measured)
     out['no-op', PEER_LOOP] = timed('no-op with a proxmox_kvm loop', loop_task('community.proxmox.proxmox_kvm',
@@ -189,6 +184,17 @@ def converge(bench, n, sample, repeat, log):
     return out
 
 
+def noop_beside_floor(bench, timed, items, repeat):
+    """The median no-op fleet run and the median floor, interleaved so a busy moment hits both alike.
+
+    ``timed(label, tasks, items)`` runs and summarises one play."""
+    floors, fleets = [], []
+    for rnd in range(repeat):
+        floors.append(timed('floor {0}/{1}'.format(rnd + 1, repeat), floor_task(bench), items))
+        fleets.append(timed('no-op with fleet {0}/{1}'.format(rnd + 1, repeat), fleet_task(), items))
+    return {('no-op', FLOOR): median_of(floors), ('no-op', FLEET): median_of(fleets)}
+
+
 def scale(bench, n, repeat, log):
     """fleet alone at n: create, no-op beside the floor, change."""
     items = guest_items('fleet{0}'.format(n), n)
@@ -199,12 +205,7 @@ def scale(bench, n, repeat, log):
 
     out = {('create', FLEET): timed('create with fleet', fleet_task(), items)}
     out['create', FLEET]['after'] = '{0} VMs'.format(cluster_vms(bench, 'fleet{0}'.format(n)))
-    floors, fleets = [], []
-    for rnd in range(repeat):
-        floors.append(timed('floor {0}/{1}'.format(rnd + 1, repeat), floor_task(bench), items))
-        fleets.append(timed('no-op with fleet {0}/{1}'.format(rnd + 1, repeat), fleet_task(), items))
-    out['no-op', FLOOR] = median_of(floors)
-    out['no-op', FLEET] = median_of(fleets)
+    out.update(noop_beside_floor(bench, timed, items, repeat))
     out['change', FLEET] = timed('change with fleet', fleet_task(), [dict(item, memory=2048) for item in items])
     out['change', FLEET]['after'] = '{0} of {1} at 2048 MiB'.format(
         cluster_vms(bench, 'fleet{0}'.format(n), memory=2048), n)
