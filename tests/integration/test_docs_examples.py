@@ -36,6 +36,7 @@ NOT_RUN = {
     r'^\.venv/bin/python benchmarks/': 'benchmarks: minutes of measuring each, they assert nothing',
     r'^ansible-playbook site\.yml': "the reader's own playbook against the reader's hosts",
     r'^ansible-playbook pve\.fleet\.shorewall_clear -i inventory': 'needs a host running Shorewall (make test-roles)',
+    r'make test-roles$': 'the roles suite on a Debian VM under TCG (make test runs it)',
 }
 HARNESS = '  # (test harness)'
 # ansible-core 2.21 says this on every `ansible-doc -t role`, about a collection of its own.

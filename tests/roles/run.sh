@@ -17,6 +17,10 @@
 #
 # Environment: VENV (default: <repo>/.venv), PVE_FLEET_CACHE (default: /var/cache/pve-fleet),
 # KEEP_VM=1 leaves the VM running for debugging (its run directory is printed).
+# To debug one step: ROLES_SKIP skips the steps whose names contain it, ROLES_UNTIL stops
+# after the first step whose name contains it, e.g.
+#   KEEP_VM=1 ROLES_SKIP="fresh host" ROLES_UNTIL="converged host" bash tests/roles/run.sh
+# (a step still needs the state the steps before it leave: the converge is enough for most).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,12 +36,21 @@ timings=()
 step() {
     local name=$1 start rc=0
     shift
+    if [ -n "${ROLES_SKIP:-}" ] && [[ $name == *"$ROLES_SKIP"* ]]; then
+        echo "=== $name: skipped (ROLES_SKIP)"
+        timings+=("$(printf '%5s  %s' - "$name  skipped")")
+        return 0
+    fi
     echo "=== $name"
     start=$(date +%s)
     "$@" || rc=$?
     local took=$(($(date +%s) - start))
     timings+=("$(printf '%4ds  %s%s' "$took" "$name" "$([ "$rc" = 0 ] || echo '  FAILED')")")
     echo "=== $name: ${took}s$([ "$rc" = 0 ] || echo " (FAILED, exit $rc)")"
+    if [ "$rc" = 0 ] && [ -n "${ROLES_UNTIL:-}" ] && [[ $name == *"$ROLES_UNTIL"* ]]; then
+        echo "=== stopping after \"$name\" (ROLES_UNTIL)"
+        exit 0
+    fi
     return "$rc"
 }
 
