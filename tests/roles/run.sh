@@ -97,7 +97,8 @@ cleanup() {
     if [ -n "${run_dir:-}" ] && [ -f "$run_dir/qemu.pid" ]; then
         if [ "${KEEP_VM:-0}" = 1 ]; then
             echo "KEEP_VM=1: VM left running (pid $(cat "$run_dir/qemu.pid"), ssh -p $port -i $image_dir/id_ed25519 root@127.0.0.1)"
-            return
+            summary
+            exit "$rc"
         fi
         if [ "$rc" != 0 ] && [ -f "$run_dir/console.log" ]; then
             echo "=== VM console (last lines)"
