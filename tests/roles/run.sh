@@ -92,25 +92,30 @@ image() {
     flock -u 9
 }
 
+stop_vm() {
+    local rc=$1 pid
+    if [ "$rc" != 0 ] && [ -f "$run_dir/console.log" ]; then
+        echo "=== VM console (last lines)"
+        tail -n 30 "$run_dir/console.log" || true
+    fi
+    pid=$(cat "$run_dir/qemu.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
 cleanup() {
     local rc=$?
-    if [ -n "${run_dir:-}" ] && [ -f "$run_dir/qemu.pid" ]; then
+    if [ -n "${run_dir:-}" ]; then
         if [ "${KEEP_VM:-0}" = 1 ]; then
-            echo "KEEP_VM=1: VM left running (pid $(cat "$run_dir/qemu.pid"), ssh -p $port -i $image_dir/id_ed25519 root@127.0.0.1)"
-            summary
-            exit "$rc"
+            if [ -f "$run_dir/qemu.pid" ]; then
+                echo "KEEP_VM=1: VM left running (pid $(cat "$run_dir/qemu.pid"), ssh -p $port -i $image_dir/id_ed25519 root@127.0.0.1)"
+            fi
+        else
+            if [ -f "$run_dir/qemu.pid" ]; then stop_vm "$rc"; fi
+            rm -rf "$run_dir"
         fi
-        if [ "$rc" != 0 ] && [ -f "$run_dir/console.log" ]; then
-            echo "=== VM console (last lines)"
-            tail -n 30 "$run_dir/console.log" || true
-        fi
-        local pid
-        pid=$(cat "$run_dir/qemu.pid")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -9 "$pid" 2>/dev/null || true
     fi
-    [ -n "${run_dir:-}" ] && [ "${KEEP_VM:-0}" != 1 ] && rm -rf "$run_dir"
     summary
     exit "$rc"
 }
