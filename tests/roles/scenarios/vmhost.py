@@ -45,13 +45,16 @@ class Run:
         return self._recap(3)
 
     def failures(self):
-        """Each failed task's TASK line and its fatal/failed line (which carries the message)."""
-        picked, task = [], ""
+        """Each failed task's TASK line, once, then its fatal/failed lines (which carry the messages)."""
+        picked, task = [], None
         for line in self.output.splitlines():
             if line.startswith("TASK ["):
                 task = line.rstrip(" *")
             elif line.startswith(("fatal: ", "failed: ")):
-                picked += [task, line]
+                if task is not None:
+                    picked.append(task)
+                    task = None  # its other failed loop items follow without the header again
+                picked.append(line)
         return "\n".join(picked)
 
     def assert_ok(self):
