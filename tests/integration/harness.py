@@ -1,9 +1,13 @@
 """Run real ansible-playbook processes against the fake cluster and read their results as data."""
 
+import atexit
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
+import threading
 
 import yaml
 
@@ -45,6 +49,84 @@ class PlayResult:
     def assert_ok(self):
         assert self.rc == 0 and not self.failed, 'play failed (rc {0}):\n{1}'.format(self.rc, self.output)
         return self
+
+
+TIMEOUT = 600
+
+
+def run_playbook(argv, cwd, env, output_path, server_env=None):
+    """(exit code, output) of one ansible-playbook run: forked from the prefork server when its
+    configuration environment is the run's and it is free, else exec'd (see prefork.py).
+    ``server_env``: the environment to start the server with, if this is the first run."""
+    server = PreforkServer.for_env(env, server_env or env)
+    if server is not None:
+        try:
+            return server.run(argv, cwd, env, output_path)
+        finally:
+            server.busy.release()
+    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=TIMEOUT, check=False)
+    return proc.returncode, proc.stdout
+
+
+class PreforkServer:
+    """One prefork.py server per test process, started with the first run's environment."""
+
+    _instance = None
+    _start = threading.Lock()
+
+    def __init__(self, env):
+        self.busy = threading.Lock()
+        self.proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), 'prefork.py')],
+                                     cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     bufsize=0)  # unbuffered: select() sees every line still unread
+        hello = self._read(60)
+        self.names = hello['names']
+        self.config_env = hello['config_env']
+        atexit.register(self.stop)
+
+    @classmethod
+    def for_env(cls, env, server_env):
+        """The server, reserved for one run, if a run with this environment may be forked from it."""
+        if os.environ.get('PVE_FLEET_TEST_EXEC') == '1':
+            return None
+        with cls._start:
+            if cls._instance is None:
+                cls._instance = cls(server_env)
+            server = cls._instance
+        if server.proc.poll() is not None or not server.busy.acquire(blocking=False):
+            return None
+        if dict((name, env[name]) for name in server.names if name in env) != server.config_env:
+            server.busy.release()
+            return None
+        return server
+
+    def _read(self, timeout):
+        ready = select.select([self.proc.stdout], [], [], timeout)[0]
+        line = self.proc.stdout.readline() if ready else b''
+        if not line:
+            raise subprocess.TimeoutExpired('prefork.py', timeout) if not ready else RuntimeError(
+                'the prefork server exited (rc {0})'.format(self.proc.poll()))
+        return json.loads(line)
+
+    def run(self, argv, cwd, env, output_path):
+        self.proc.stdin.write((json.dumps({'argv': argv, 'cwd': cwd, 'env': env, 'output': output_path}) + '\n')
+                              .encode())
+        self.proc.stdin.flush()
+        pid = self._read(60)['pid']
+        try:
+            rc = self._read(TIMEOUT)['rc']
+        except subprocess.TimeoutExpired:
+            os.kill(pid, signal.SIGKILL)
+            self._read(60)
+            raise subprocess.TimeoutExpired(argv, TIMEOUT)
+        with open(output_path) as output:
+            return rc, output.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
 
 
 class PlaybookRunner:
@@ -105,14 +187,15 @@ class PlaybookRunner:
             'PVE_FLEET_RECORD': record,
             'PATH': BIN + os.pathsep + os.environ.get('PATH', ''),
         })
+        base_env = dict(proc_env)
         proc_env.update(env or {})
-        proc = subprocess.run(argv, cwd=self.workdir, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=600, check=False)
+        rc, output = run_playbook(argv, self.workdir, proc_env, os.path.join(self.workdir, 'output-{0}.txt'.format(
+            self.count)), server_env=base_env)
         records = []
         if os.path.exists(record):
             with open(record) as lines:
                 records = [json.loads(line) for line in lines if line.strip()]
-        return PlayResult(proc.returncode, proc.stdout, records)
+        return PlayResult(rc, output, records)
 
     # -- the checks every module test makes
 
