@@ -37,7 +37,9 @@ def test_string_booleans_are_read_as_booleans(vm):
     assert "net.ipv4.ip_forward=0" in vm.ssh("cat /etc/sysctl.d/90-pve-fleet.conf")
     assert not vm.installed("drbd-utils")
 
-    run = vm.play(*tags, "-e", "ksm_enabled=true", "-e", "nested_enabled=true", "-e", "network_ip_forward=true")
+    # On again (packages has no boolean of its own to switch back: drbd stays off).
+    run = vm.play("--tags", "network,ksm,nested", "-e", "ksm_enabled=true", "-e", "nested_enabled=true",
+                  "-e", "network_ip_forward=true")
     run.assert_ok()
     assert vm.ssh("cat /sys/kernel/mm/ksm/run").strip() == "1"
     assert "nested=1" in vm.ssh("cat /etc/modprobe.d/pve-fleet-kvm-nested.conf")
