@@ -102,11 +102,11 @@ class PreforkServer:
         return server
 
     def _read(self, timeout):
-        ready = select.select([self.proc.stdout], [], [], timeout)[0]
-        line = self.proc.stdout.readline() if ready else b''
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired('prefork.py', timeout)
+        line = self.proc.stdout.readline()
         if not line:
-            raise subprocess.TimeoutExpired('prefork.py', timeout) if not ready else RuntimeError(
-                'the prefork server exited (rc {0})'.format(self.proc.poll()))
+            raise RuntimeError('the prefork server exited (rc {0})'.format(self.proc.poll()))
         return json.loads(line)
 
     def run(self, argv, cwd, env, output_path):

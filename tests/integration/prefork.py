@@ -10,7 +10,8 @@ the environment its configuration came from, and the harness forks a run only wh
 own is the same; any other run execs ansible-playbook as before (``PVE_FLEET_TEST_EXEC=1``
 execs every run). The server runs one play at a time: a run that finds it busy execs too.
 
-Protocol, one JSON line each way: the server says ``{"config_env": {...}}`` once; then for each
+Protocol, one JSON line each way: the server says ``{"config_env": {...}, "names": [...]}`` once
+(the values it started with, and every name whose value must match); then for each
 ``{"argv", "cwd", "env", "output"}`` it answers ``{"pid"}`` when the run started and ``{"rc"}``
 when it ended.
 """
