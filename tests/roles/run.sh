@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The role tests on a real Debian 12 VM (issues 8 and 11, GUIDE §5):
 #   1. host packages (QEMU, debootstrap) installed if missing
-#   2. the VM image, cached outside the repo and keyed on the hash of vm/build-image.sh
-#      and the packages role's defaults (their packages are pre-downloaded, not installed)
+#   2. the VM image, cached outside the repo and keyed on the hash of vm/build-image.sh,
+#      vm/local-repo.py and the packages role's defaults (their packages are downloaded into
+#      the image's local apt repository, not installed)
 #   3. the VM booted under TCG on a throwaway overlay, SSH on 127.0.0.1:<free port>
 #   4. the fresh host: a bad variable, then the parts without packages (scenarios/test_fresh_host.py)
 #   5. molecule: converge, idempotence, verify (testinfra)
@@ -11,6 +12,7 @@
 #   8. a reboot: everything comes back (right after a rolled-back lock-out)
 #   9. bridged -> routed in one run (the host stays routed)
 #  10. the emergency clear, by its tag and by the pve.fleet.shorewall_clear playbook
+# `run.sh prepare` does steps 1 and 2 only (they need no venv).
 # One VM, one boot (and the reboot of step 8): the steps run in this order, each leaving
 # the host as the next expects it. The VM is always shut down on exit. Each step prints
 # its time; any failure exits non-zero.
@@ -71,13 +73,12 @@ host_packages() {
         apt-get update -qq || echo "apt-get update reported errors; trying the install anyway"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi
-    [ -x "$venv/bin/molecule" ] || { echo "no molecule in $venv (run make venv)" >&2; return 1; }
 }
 
 image() {
     local key defaults=$repo/roles/packages/defaults/main.yml
     # The image holds the packages role's downloads (not installs): key on both files.
-    key=$(cat "$here/vm/build-image.sh" "$defaults" | sha256sum | cut -c1-16)
+    key=$(cat "$here/vm/build-image.sh" "$here/vm/local-repo.py" "$defaults" | sha256sum | cut -c1-16)
     image_dir=$cache/debian12-$key
     mkdir -p "$cache"
     exec 9>"$cache/.lock"
@@ -137,6 +138,9 @@ trap cleanup EXIT
 
 step "host packages" host_packages
 step "VM image (cached or built)" image
+# `run.sh prepare` stops here: make test runs it while it builds the venvs.
+[ "${1:-}" != prepare ] || exit 0
+[ -x "$venv/bin/molecule" ] || { echo "no molecule in $venv (run make venv)" >&2; exit 1; }
 
 run_dir=$(mktemp -d /tmp/pve-fleet-roles.XXXXXX)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

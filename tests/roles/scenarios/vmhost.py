@@ -105,10 +105,6 @@ class VM:
         status = self.ssh(f"dpkg-query -W -f='${{Status}}' {package} 2>/dev/null", check=False)
         return "install ok installed" in status
 
-    def cached_debs(self):
-        """The .debs in apt's cache: a run that downloaded anything adds to them."""
-        return set(self.ssh("ls /var/cache/apt/archives/ | grep '\\.deb$' || true").split())
-
     def firewall(self):
         return self.ssh(f"set -o pipefail; {FIREWALL}")
 
