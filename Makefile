@@ -38,12 +38,23 @@ $(COMPAT_VENV)/.installed: requirements.txt requirements-compat.txt
 
 compat-venv: $(COMPAT_VENV)/.installed $(COLLECTION)
 
-# The roles suite spends most of its time in a TCG guest; it starts first, in the background
-# (its output in tests/output/roles.log, printed when it ends), while the other parts run.
+# The roles suite spends most of its time in a TCG guest. Its host packages and VM image need
+# no venv: they are made in the background while the venvs are. The suite itself then starts
+# first, in the background (its output in tests/output/roles.log, printed when it ends),
+# while the other parts run.
 ROLES_LOG := tests/output/roles.log
-test: venv compat-venv
+ROLES_PREP_LOG := tests/output/roles-prepare.log
+test:
 	@$(TIMED) reset
-	@roles=; if [ -f tests/roles/run.sh ]; then \
+	@prep=; roles=; mkdir -p tests/output; \
+	if [ -f tests/roles/run.sh ]; then \
+	  echo "== roles: host packages and the VM image, in the background while the venvs are made =="; \
+	  $(TIMED) "roles: host packages, VM image" bash tests/roles/run.sh prepare >$(ROLES_PREP_LOG) 2>&1 & prep=$$!; \
+	fi; \
+	$(TIMED) "venvs (main and compat legs)" $(MAKE) --no-print-directory venv compat-venv; \
+	if [ -n "$$prep" ]; then wait "$$prep"; cat $(ROLES_PREP_LOG); fi; \
+	[ -f $(VENV)/.installed ] && [ -f $(COMPAT_VENV)/.installed ] || { $(TIMED) summary; exit 1; }; \
+	if [ -n "$$prep" ]; then \
 	  echo "== roles on a Debian 12 VM: started in the background, output in $(ROLES_LOG) when it ends =="; \
 	  $(TIMED) "roles on a Debian 12 VM" $(MAKE) --no-print-directory test-roles >$(ROLES_LOG) 2>&1 & roles=$$!; \
 	fi; \
