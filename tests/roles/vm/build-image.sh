@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Build the Debian 12 test image for the role tests (GUIDE §5): debootstrap minbase plus
-# a kernel, ifupdown and SSH, packed into a raw ext4 image that QEMU boots directly
-# (-kernel/-initrd from the image). Output directory: $1 (created). Everything the VM
-# needs to be reached (SSH key pair) is generated here too.
+# a kernel, ifupdown, SSH and what Ansible needs on a Debian host (python3, and python3-apt,
+# which Ansible's apt module would otherwise install itself at its first use), packed into
+# a raw ext4 image that QEMU boots directly (-kernel/-initrd from the image). Output
+# directory: $1 (created). Everything the VM needs to be reached (SSH key pair) is
+# generated here too.
 #
 # $2 (optional) is the packages role's defaults file: the packages listed there under
 # packages_base are *downloaded* (not installed), with everything they pull in, into a
 # local apt repository in the image (/srv/pve-fleet-repo, Debian's own index entries for
-# exactly those .debs); it is the guest's only apt source. So is python3-apt, which
-# Ansible's apt module installs before its first use. apt in the slow TCG guest then only
-# unpacks, and reads an index of a few hundred packages instead of Debian's 63,000 (which
-# cost 11 s of CPU per apt-get and 5 s per apt module call there). The result depends only
-# on this file and that one, so callers cache it keyed on their hashes.
+# exactly those .debs); it is the guest's only apt source. apt in the slow TCG guest then
+# only unpacks, and reads an index of about a hundred packages instead of Debian's 63,000
+# (which cost 11 s of CPU per apt-get and 5 s per apt module call there). The result
+# depends only on this file, local-repo.py and that one, so callers cache it keyed on
+# their hashes.
 set -euo pipefail
 
 out=${1:?usage: build-image.sh OUTDIR [PACKAGES_DEFAULTS_YML]}
@@ -26,7 +28,7 @@ cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 root=$work/rootfs
 
-include=linux-image-amd64,systemd-sysv,openssh-server,python3,ifupdown,iproute2
+include=linux-image-amd64,systemd-sysv,openssh-server,python3,python3-apt,ifupdown,iproute2
 include+=,isc-dhcp-client,udev,kmod,procps,ca-certificates
 
 debootstrap --variant=minbase --include="$include" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
@@ -62,7 +64,7 @@ if [ -n "$defaults" ]; then
     mapfile -t pkgs < <(sed -n '/^packages_base:/,/^[a-z]/{s/^  - \([a-z0-9.+-]*\)$/\1/p}' "$defaults")
     [ ${#pkgs[@]} -gt 0 ] || { echo "no packages_base list in $defaults" >&2; exit 1; }
     chroot "$root" apt-get update -qq >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; exit 1; }
-    chroot "$root" apt-get install -y -qq --download-only "${pkgs[@]}" python3-apt >>"$work/apt.log" 2>&1 || {
+    chroot "$root" apt-get install -y -qq --download-only "${pkgs[@]}" >>"$work/apt.log" 2>&1 || {
         cat "$work/apt.log" >&2
         exit 1
     }

@@ -23,7 +23,7 @@ def stanzas(path):
         fields = {}
         for line in text.splitlines():
             if line[:1] not in (" ", "\t") and ":" in line:
-                name, _, value = line.partition(":")
+                name, value = line.split(":", 1)
                 fields[name] = value.strip()
         yield fields, text
 
