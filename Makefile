@@ -70,7 +70,7 @@ unit: venv
 	$(PY) -m pytest tests/unit -q
 
 integration: venv
-	$(PY) -m pytest tests/integration -q -n 2 --dist loadfile
+	$(PY) -m pytest tests/integration -q -n 2 --dist loadfile --durations=20
 
 sanity: venv
 	tests/bin/sanity $(VENV) $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
