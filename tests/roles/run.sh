@@ -77,7 +77,8 @@ host_packages() {
 
 image() {
     local key defaults=$repo/roles/packages/defaults/main.yml
-    # The image holds the packages role's downloads (not installs): key on both files.
+    # The image holds the packages role's downloads (not installs) in a repository local-repo.py
+    # indexes: key on the three files.
     key=$(cat "$here/vm/build-image.sh" "$here/vm/local-repo.py" "$defaults" | sha256sum | cut -c1-16)
     image_dir=$cache/debian12-$key
     mkdir -p "$cache"
