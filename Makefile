@@ -41,14 +41,12 @@ compat-venv: $(COMPAT_VENV)/.installed $(COLLECTION)
 # The roles suite spends most of its time in a TCG guest. Its host packages and VM image need
 # no venv: they are made in the background while the venvs are. The suite itself then starts
 # first, in the background (its output in tests/output/roles.log, printed when it ends),
-# while the other parts run. It is the longest part and the guest is CPU-bound, so the other
-# parts run at a lower priority (nice) beside it: on two cores an even share stretched the
-# guest's steps by half, while the other parts soak up every cycle the guest leaves idle.
+# while the other parts run.
 ROLES_LOG := tests/output/roles.log
 ROLES_PREP_LOG := tests/output/roles-prepare.log
 test:
 	@$(TIMED) reset
-	@prep=; roles=; beside=; mkdir -p tests/output; \
+	@prep=; roles=; mkdir -p tests/output; \
 	if [ -f tests/roles/run.sh ]; then \
 	  echo "== roles: host packages and the VM image, in the background while the venvs are made =="; \
 	  $(TIMED) "roles: host packages, VM image" bash tests/roles/run.sh prepare >$(ROLES_PREP_LOG) 2>&1 & prep=$$!; \
@@ -59,13 +57,12 @@ test:
 	if [ -n "$$prep" ]; then \
 	  echo "== roles on a Debian 12 VM: started in the background, output in $(ROLES_LOG) when it ends =="; \
 	  $(TIMED) "roles on a Debian 12 VM" $(MAKE) --no-print-directory test-roles >$(ROLES_LOG) 2>&1 & roles=$$!; \
-	  beside="nice -n 10"; \
 	fi; \
-	$$beside $(TIMED) "unit tests" $(MAKE) --no-print-directory unit; \
-	$$beside $(TIMED) "integration tests" $(MAKE) --no-print-directory integration; \
-	$$beside $(TIMED) "sanity (ansible-core 2.21, py3.13)" $(MAKE) --no-print-directory sanity; \
-	$$beside $(TIMED) "ansible-lint" $(MAKE) --no-print-directory lint; \
-	$$beside $(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(MAKE) --no-print-directory compat; \
+	$(TIMED) "unit tests" $(MAKE) --no-print-directory unit; \
+	$(TIMED) "integration tests" $(MAKE) --no-print-directory integration; \
+	$(TIMED) "sanity (ansible-core 2.21, py3.13)" $(MAKE) --no-print-directory sanity; \
+	$(TIMED) "ansible-lint" $(MAKE) --no-print-directory lint; \
+	$(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(MAKE) --no-print-directory compat; \
 	if [ -n "$$roles" ]; then echo; echo "== waiting for the roles suite =="; wait "$$roles"; cat $(ROLES_LOG); fi; \
 	$(TIMED) summary
 
