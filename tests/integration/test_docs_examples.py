@@ -132,10 +132,13 @@ def fresh_clone(dest):
 
 
 def newcomer_env(extra_path=None):
-    """A shell as a newcomer's: no PROXMOX_*/ANSIBLE_* settings, no venv on PATH."""
+    """A shell as a newcomer's: no PROXMOX_*/ANSIBLE_* settings, no venv on PATH, not inside a make
+    (`make integration` run by hand would make the docs' own `make` a sub-make, which prints
+    "Entering directory" lines a newcomer never sees)."""
     here = os.path.dirname(sys.executable)
     env = dict((k, v) for k, v in os.environ.items()
-               if not k.startswith(('PROXMOX_', 'ANSIBLE_', 'PYTHON', 'VIRTUAL_ENV', 'FAKECLUSTER_')))
+               if not k.startswith(('PROXMOX_', 'ANSIBLE_', 'PYTHON', 'VIRTUAL_ENV', 'FAKECLUSTER_'))
+               and k not in ('MAKEFLAGS', 'MAKELEVEL', 'MFLAGS', 'MAKEOVERRIDES'))
     path = [p for p in os.environ.get('PATH', '').split(os.pathsep)
             if p and os.path.realpath(p) != os.path.realpath(here)]
     env['PATH'] = os.pathsep.join(([extra_path] if extra_path else []) + path)
