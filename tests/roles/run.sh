@@ -2,8 +2,8 @@
 # The role tests on a real Debian 12 VM (issues 8 and 11, GUIDE §5):
 #   1. host packages (QEMU, debootstrap) installed if missing
 #   2. the VM image, cached outside the repo and keyed on the hash of vm/build-image.sh,
-#      vm/local-repo.py and the packages role's defaults (their packages are downloaded into
-#      the image's local apt repository, not installed)
+#      vm/local-repo.py, vm/zip_pyc_cache.py and the packages role's defaults (their packages
+#      are downloaded into the image's local apt repository, not installed)
 #   3. the VM booted under TCG on a throwaway overlay, SSH on 127.0.0.1:<free port>
 #   4. the fresh host: a bad variable, then the parts without packages (scenarios/test_fresh_host.py)
 #   5. molecule: converge, idempotence, verify (testinfra)
@@ -78,8 +78,8 @@ host_packages() {
 image() {
     local key defaults=$repo/roles/packages/defaults/main.yml
     # The image holds the packages role's downloads (not installs) in a repository local-repo.py
-    # indexes: key on the three files.
-    key=$(cat "$here/vm/build-image.sh" "$here/vm/local-repo.py" "$defaults" | sha256sum | cut -c1-16)
+    # indexes, and zip_pyc_cache.py: key on the four files.
+    key=$(cat "$here/vm/build-image.sh" "$here/vm/local-repo.py" "$here/vm/zip_pyc_cache.py" "$defaults" | sha256sum | cut -c1-16)
     image_dir=$cache/debian12-$key
     mkdir -p "$cache"
     exec 9>"$cache/.lock"
@@ -151,6 +151,7 @@ export PVE_FLEET_VM_PORT=$port
 export PVE_FLEET_VM_KEY=$image_dir/id_ed25519
 export PVE_FLEET_COLLECTIONS=$run_dir/collections
 export PVE_FLEET_INVENTORY=$run_dir/inventory.yml
+export PVE_FLEET_VM_CONSOLE=$run_dir/console.log
 export ANSIBLE_COLLECTIONS_PATH=$PVE_FLEET_COLLECTIONS
 cat >"$run_dir/inventory.yml" <<INV
 all:

@@ -72,6 +72,7 @@ class VM:
         self.port = int(os.environ["PVE_FLEET_VM_PORT"])
         self.key = os.environ["PVE_FLEET_VM_KEY"]
         self.inventory = os.environ["PVE_FLEET_INVENTORY"]
+        self.console = os.environ.get("PVE_FLEET_VM_CONSOLE")
 
     def ssh(self, command, check=True, timeout=300):
         """Run a shell command as root in the VM; its stdout."""
@@ -139,15 +140,32 @@ class VM:
         return self.ssh("cat /proc/sys/kernel/random/boot_id").strip()
 
     def reboot(self, timeout=600):
-        """Reboot and wait until SSH answers from the new boot."""
+        """Reboot and wait until SSH answers from the new boot; print what the shutdown waited for."""
         before = self.boot_id()
+        seen = self._console_size()
+        started = time.monotonic()
         self.ssh("systemd-run --on-active=1 --quiet systemctl reboot")
-        deadline = time.monotonic() + timeout
+        deadline = started + timeout
         while time.monotonic() < deadline:
             time.sleep(3)
             try:
                 if self.boot_id() != before:
+                    print(f"rebooted in {time.monotonic() - started:.0f}s", flush=True)
+                    self._print_shutdown_waits(seen)
                     return
             except (AssertionError, subprocess.TimeoutExpired):
                 continue
         raise AssertionError(f"the VM did not come back over SSH within {timeout}s")
+
+    def _console_size(self):
+        return os.path.getsize(self.console) if self.console and os.path.exists(self.console) else 0
+
+    def _print_shutdown_waits(self, offset):
+        """systemd-shutdown's "Waiting for process" lines: whatever outlived its unit's stop."""
+        if not self.console or not os.path.exists(self.console):
+            return
+        with open(self.console, "rb") as console:
+            console.seek(offset)
+            for line in console.read().decode(errors="replace").splitlines():
+                if "Waiting for process" in line or "Sending SIGKILL" in line:
+                    print("console:", line.strip(), flush=True)
