@@ -143,8 +143,15 @@ class VM:
         """Reboot and wait until SSH answers from the new boot; print what the shutdown waited for."""
         before = self.boot_id()
         seen = self._console_size()
+        # This boot's journal kept on disk, so that the new boot can show where the shutdown
+        # spent its time (the image's drop-in says volatile; the last one by name wins).
+        self.ssh("mkdir -p /run/systemd/journald.conf.d /var/log/journal"
+                 " && printf '[Journal]\\nStorage=persistent\\n' >/run/systemd/journald.conf.d/zz-reboot.conf"
+                 " && systemctl restart systemd-journald && journalctl --flush")
         started = time.monotonic()
-        self.ssh("systemd-run --on-active=1 --quiet systemctl reboot")
+        # A transient timer fires within its AccuracySec (1 min by default) of the time asked
+        # for: that made the reboot 0-60 s slower from one run to the next.
+        self.ssh("systemd-run --on-active=1 --timer-property=AccuracySec=100ms --quiet systemctl reboot")
         deadline = started + timeout
         while time.monotonic() < deadline:
             time.sleep(3)
@@ -152,6 +159,7 @@ class VM:
                 if self.boot_id() != before:
                     print(f"rebooted in {time.monotonic() - started:.0f}s", flush=True)
                     self._print_shutdown_waits(seen)
+                    self._print_shutdown_gaps()
                     return
             except (AssertionError, subprocess.TimeoutExpired):
                 continue
@@ -159,6 +167,24 @@ class VM:
 
     def _console_size(self):
         return os.path.getsize(self.console) if self.console and os.path.exists(self.console) else 0
+
+    def _print_shutdown_gaps(self, least=3.0):
+        """The previous boot's last journal lines, from the reboot's request on, wherever a
+        line came `least` seconds or more after the one before it: where the shutdown waited."""
+        lines = self.ssh("journalctl -b -1 -o short-monotonic --no-pager | tail -n 400", check=False).splitlines()
+        stamped = []
+        for line in lines:
+            match = re.match(r"^\[\s*(\d+\.\d+)\]", line)
+            if match:
+                stamped.append((float(match.group(1)), line))
+        start = next((i for i, (_when, line) in enumerate(stamped) if "reboot" in line.lower()), 0)
+        stamped = stamped[start:]
+        if stamped:
+            print(f"shutdown: {stamped[-1][0] - stamped[0][0]:.0f}s of journal from the request to the end", flush=True)
+        stamped = [(when, line) for when, line in stamped if "sshd[" not in line]  # the polls, 3 s apart
+        for (then, earlier), (now, line) in zip(stamped, stamped[1:]):
+            if now - then >= least:
+                print(f"shutdown gap {now - then:.0f}s:\n  {earlier}\n  {line}", flush=True)
 
     def _print_shutdown_waits(self, offset):
         """systemd-shutdown's "Waiting for process" lines: whatever outlived its unit's stop."""

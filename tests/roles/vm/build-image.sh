@@ -100,12 +100,6 @@ NET
 # Journald on the console is noise; keep the serial console for debugging.
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\n' >"$root/etc/systemd/journald.conf.d/test.conf"
-# A reboot's last step waits DefaultTimeoutStopSec (90 s) for processes that outlive their
-# units' stop (SSH sessions live on in ssh.service, whose KillMode is process); that wait
-# came and went between runs. 30 s is still far more than any of the image's units needs.
-# The reboot scenario prints any process it waited for (vmhost.py).
-mkdir -p "$root/etc/systemd/system.conf.d"
-printf '[Manager]\nDefaultTimeoutStopSec=30s\n' >"$root/etc/systemd/system.conf.d/test.conf"
 # Nothing waits for a network that ifupdown already brought up.
 chroot "$root" systemctl mask systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true
 
