@@ -151,7 +151,6 @@ export PVE_FLEET_VM_PORT=$port
 export PVE_FLEET_VM_KEY=$image_dir/id_ed25519
 export PVE_FLEET_COLLECTIONS=$run_dir/collections
 export PVE_FLEET_INVENTORY=$run_dir/inventory.yml
-export PVE_FLEET_VM_CONSOLE=$run_dir/console.log
 export ANSIBLE_COLLECTIONS_PATH=$PVE_FLEET_COLLECTIONS
 cat >"$run_dir/inventory.yml" <<INV
 all:

@@ -72,7 +72,6 @@ class VM:
         self.port = int(os.environ["PVE_FLEET_VM_PORT"])
         self.key = os.environ["PVE_FLEET_VM_KEY"]
         self.inventory = os.environ["PVE_FLEET_INVENTORY"]
-        self.console = os.environ.get("PVE_FLEET_VM_CONSOLE")
 
     def ssh(self, command, check=True, timeout=300):
         """Run a shell command as root in the VM; its stdout."""
@@ -140,9 +139,8 @@ class VM:
         return self.ssh("cat /proc/sys/kernel/random/boot_id").strip()
 
     def reboot(self, timeout=600):
-        """Reboot and wait until SSH answers from the new boot; print what the shutdown waited for."""
+        """Reboot and wait until SSH answers from the new boot; print where the shutdown waited."""
         before = self.boot_id()
-        seen = self._console_size()
         # This boot's journal kept on disk, so that the new boot can show where the shutdown
         # spent its time (the image's drop-in says volatile; the last one by name wins).
         self.ssh("mkdir -p /run/systemd/journald.conf.d /var/log/journal"
@@ -158,15 +156,11 @@ class VM:
             try:
                 if self.boot_id() != before:
                     print(f"rebooted in {time.monotonic() - started:.0f}s", flush=True)
-                    self._print_shutdown_waits(seen)
                     self._print_shutdown_gaps()
                     return
             except (AssertionError, subprocess.TimeoutExpired):
                 continue
         raise AssertionError(f"the VM did not come back over SSH within {timeout}s")
-
-    def _console_size(self):
-        return os.path.getsize(self.console) if self.console and os.path.exists(self.console) else 0
 
     def _print_shutdown_gaps(self, least=3.0):
         """The previous boot's last journal lines, from the reboot's request on, wherever a
@@ -185,13 +179,3 @@ class VM:
         for (then, earlier), (now, line) in zip(stamped, stamped[1:]):
             if now - then >= least:
                 print(f"shutdown gap {now - then:.0f}s:\n  {earlier}\n  {line}", flush=True)
-
-    def _print_shutdown_waits(self, offset):
-        """systemd-shutdown's "Waiting for process" lines: whatever outlived its unit's stop."""
-        if not self.console or not os.path.exists(self.console):
-            return
-        with open(self.console, "rb") as console:
-            console.seek(offset)
-            for line in console.read().decode(errors="replace").splitlines():
-                if "Waiting for process" in line or "Sending SIGKILL" in line:
-                    print("console:", line.strip(), flush=True)
