@@ -63,16 +63,7 @@ summary() {
 }
 
 host_packages() {
-    local missing=()
-    for pkg in qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]}"
-        # A third-party source that cannot be reached must not stop Debian's from updating.
-        apt-get update -qq || echo "apt-get update reported errors; trying the install anyway"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    fi
+    "$repo/tests/bin/install-packages" qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client
 }
 
 image() {
