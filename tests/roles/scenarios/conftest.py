@@ -7,4 +7,6 @@ from vmhost import VM
 
 @pytest.fixture(scope="session")
 def vm():
-    return VM()
+    host = VM()
+    yield host
+    host.close_ssh()  # the molecule step after this file must not inherit the connection

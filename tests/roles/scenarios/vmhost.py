@@ -72,18 +72,31 @@ class VM:
         self.port = int(os.environ["PVE_FLEET_VM_PORT"])
         self.key = os.environ["PVE_FLEET_VM_KEY"]
         self.inventory = os.environ["PVE_FLEET_INVENTORY"]
+        # The checks between two plays share one SSH connection: a new one costs 4-5 s in the
+        # TCG guest. It is closed before each play and each reboot (a play may cut
+        # connections off, and a check must never ride on one that survived by chance);
+        # reachability itself is always a new TCP connection (new_ssh_connection_works).
+        self._ssh_options = [
+            "-q", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=10", "-o", "ControlMaster=auto", "-o", "ControlPersist=600",
+            "-o", "ControlPath=" + os.path.join(os.path.dirname(self.inventory), "checks-%C"),
+        ]
 
     def ssh(self, command, check=True, timeout=300):
         """Run a shell command as root in the VM; its stdout."""
         result = subprocess.run(
-            ["ssh", "-q", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
-             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-             "-o", "ConnectTimeout=10", "root@127.0.0.1", command],
+            ["ssh", *self._ssh_options, "root@127.0.0.1", command],
             capture_output=True, text=True, timeout=timeout, check=False,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"`{command}` failed ({result.returncode}): {result.stderr}{result.stdout}")
         return result.stdout
+
+    def close_ssh(self):
+        """End the checks' shared SSH connection (the next check opens a new one)."""
+        subprocess.run(["ssh", *self._ssh_options, "-O", "exit", "root@127.0.0.1"],
+                       capture_output=True, timeout=30, check=False)
 
     def play(self, *args, playbook=SITE):
         """ansible-playbook PLAYBOOK ARGS... against the VM; the output is also printed."""
@@ -95,6 +108,7 @@ class VM:
             ANSIBLE_FORCE_COLOR="0",
             ANSIBLE_NOCOLOR="1",
         )
+        self.close_ssh()
         command = ["ansible-playbook", "-i", self.inventory, str(playbook), *args]
         print("$", " ".join(command), flush=True)
         result = subprocess.run(command, cwd=HERE, env=env, capture_output=True, text=True, check=False)
@@ -150,6 +164,7 @@ class VM:
         # A transient timer fires within its AccuracySec (1 min by default) of the time asked
         # for: that made the reboot 0-60 s slower from one run to the next.
         self.ssh("systemd-run --on-active=1 --timer-property=AccuracySec=100ms --quiet systemctl reboot")
+        self.close_ssh()
         deadline = started + timeout
         while time.monotonic() < deadline:
             time.sleep(3)
