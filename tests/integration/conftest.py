@@ -1,10 +1,18 @@
 """Fixtures: a fresh fake cluster per test over HTTPS, and a runner for real ansible-playbook plays."""
 
+import os
+
 import pytest
 
 from fakecluster import ServedCluster
 
-from harness import PlaybookRunner
+from harness import REPO, PlaybookRunner
+
+# The module runs of every play keep the bytecode of their AnsiballZ zips between runs
+# (tests/zip_pyc/zip_pyc_cache.py), in the suite's own output directory.
+ZIP_PYC = os.path.join(REPO, 'tests', 'zip_pyc')
+os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (ZIP_PYC, os.environ.get('PYTHONPATH')) if p)
+os.environ.setdefault('PVE_FLEET_ZIP_PYC_CACHE', os.path.join(REPO, 'tests', 'output'))
 
 
 @pytest.fixture(scope='session')

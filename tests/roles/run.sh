@@ -2,7 +2,7 @@
 # The role tests on a real Debian 12 VM (issues 8 and 11, GUIDE §5):
 #   1. host packages (QEMU, debootstrap) installed if missing
 #   2. the VM image, cached outside the repo and keyed on the hash of vm/build-image.sh,
-#      vm/local-repo.py, vm/zip_pyc_cache.py and the packages role's defaults (their packages
+#      vm/local-repo.py, ../zip_pyc/zip_pyc_cache.py and the packages role's defaults (their packages
 #      are downloaded into the image's local apt repository, not installed)
 #   3. the VM booted under TCG on a throwaway overlay, SSH on 127.0.0.1:<free port>
 #   4. the fresh host: a bad variable, then the parts without packages (scenarios/test_fresh_host.py)
@@ -70,7 +70,7 @@ image() {
     local key defaults=$repo/roles/packages/defaults/main.yml
     # The image holds the packages role's downloads (not installs) in a repository local-repo.py
     # indexes, and zip_pyc_cache.py: key on the four files.
-    key=$(cat "$here/vm/build-image.sh" "$here/vm/local-repo.py" "$here/vm/zip_pyc_cache.py" "$defaults" | sha256sum | cut -c1-16)
+    key=$(cat "$here/vm/build-image.sh" "$here/vm/local-repo.py" "$here/../zip_pyc/zip_pyc_cache.py" "$defaults" | sha256sum | cut -c1-16)
     image_dir=$cache/debian12-$key
     mkdir -p "$cache"
     exec 9>"$cache/.lock"

@@ -59,7 +59,7 @@ SRC
 echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/02-unsafe-io"
 # Every task compiles its module's code again from a fresh zip; zip_pyc_cache.py keeps the
 # compiled code of each source it has seen (about a quarter of a task's time in the guest).
-install -m 644 "$here/zip_pyc_cache.py" "$root/usr/lib/python3/dist-packages/pve_fleet_test_zip_pyc_cache.py"
+install -m 644 "$here/../../zip_pyc/zip_pyc_cache.py" "$root/usr/lib/python3/dist-packages/pve_fleet_test_zip_pyc_cache.py"
 echo 'import pve_fleet_test_zip_pyc_cache' >"$root/usr/lib/python3/dist-packages/pve-fleet-test-zip-pyc-cache.pth"
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"* "$root/usr/share/doc/"* "$root/usr/share/man/"*
 

@@ -1,12 +1,14 @@
-"""Test image only: remember the bytecode of modules imported from zip archives.
+"""Tests only: remember the bytecode of modules imported from zip archives.
 
 Every Ansible task runs its module from a fresh AnsiballZ zip, and Python's zipimport never
 writes bytecode, so each task compiles ansible.module_utils again: about 1.1 s of the
-4.4 s a task takes in the TCG guest. This keeps the compiled code of each source it has
-seen (keyed on a hash of the source itself, so a changed module compiles afresh) in
-CACHE_DIR, and gives it the archive path of the run asking for it. What runs is unchanged:
-the same source compiled by the same interpreter. build-image.sh installs it with a .pth
-file; real hosts never have it.
+4.4 s a task takes in the TCG guest of the role tests, and about 13 % of a module test's CPU
+in the integration suite. This keeps the compiled code of each source it has seen (keyed on
+a hash of the source itself, so a changed module compiles afresh) in CACHE_DIR, and gives it
+the archive path of the run asking for it. What runs is unchanged: the same source compiled
+by the same interpreter. The role tests' image loads it with a .pth file
+(tests/roles/vm/build-image.sh), the integration suite through sitecustomize.py next to it
+on PYTHONPATH (tests/integration/conftest.py); real hosts and users never have it.
 """
 
 import _imp
@@ -15,7 +17,8 @@ import os
 import sys
 import zipimport
 
-CACHE_DIR = '/var/cache/pve-fleet-test/zip-pyc-%d.%d' % sys.version_info[:2]
+CACHE_DIR = os.path.join(os.environ.get('PVE_FLEET_ZIP_PYC_CACHE') or '/var/cache/pve-fleet-test',
+                         'zip-pyc-%d.%d' % sys.version_info[:2])
 _KEY = 0x7076652D666C6565  # any fixed 64-bit key for the source hash
 _compile_source = zipimport._compile_source
 
