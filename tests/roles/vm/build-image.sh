@@ -9,10 +9,11 @@
 # $2 (optional) is the packages role's defaults file: the packages listed there under
 # packages_base are *downloaded* (not installed), with everything they pull in, into a
 # local apt repository in the image (/srv/pve-fleet-repo, Debian's own index entries for
-# exactly those .debs); it is the guest's only apt source. apt in the slow TCG guest then
-# only unpacks, and reads an index of about a hundred packages instead of Debian's 63,000
-# (which cost 11 s of CPU per apt-get and 5 s per apt module call there). The result
-# depends only on this file, local-repo.py and that one, so callers cache it keyed on
+# exactly those .debs, checked, then their data stored uncompressed); it is the guest's
+# only apt source. apt in the slow TCG guest then only unpacks, and reads an index of
+# about a hundred packages instead of Debian's 63,000 (which cost 11 s of CPU per apt-get
+# and 5 s per apt module call there). The result depends only on this file,
+# local-repo.py, zip_pyc_cache.py and that one, so callers cache it keyed on
 # their hashes.
 set -euo pipefail
 
