@@ -54,7 +54,17 @@ def _run_child(request, constants):
         # The server's exit handlers (its local temp dir) are not this run's; the run gets its own
         # ansible-local-<pid> directory, made and cleaned up as a fresh process would.
         atexit._clear()
-        constants.DEFAULT_LOCAL_TMP = constants.config.get_config_value('DEFAULT_LOCAL_TMP')
+        server_tmp = constants.DEFAULT_LOCAL_TMP
+        # (Its default is a template of ANSIBLE_HOME, rendered with the constants as Ansible does;
+        # unrendered, it made a directory named '{{ ANSIBLE_HOME ~ "/tmp" }}' in the run's cwd.)
+        constants.DEFAULT_LOCAL_TMP = constants.config.get_config_value('DEFAULT_LOCAL_TMP', variables=vars(constants))
+        # Except for the AnsiballZ payloads, which Ansible caches there by module name: the
+        # server's runs share one cache (in the server's own temp dir, one run at a time), as
+        # the tasks of one run do. The same module files make the same payload; building it
+        # was a third of a one-task run's CPU. The run's cleanup removes only the link.
+        shared = os.path.join(server_tmp, 'ansiballz_cache')
+        os.makedirs(shared, exist_ok=True)
+        os.symlink(shared, os.path.join(constants.DEFAULT_LOCAL_TMP, 'ansiballz_cache'))
         sys.argv = list(request['argv'])
         from ansible.cli.playbook import main
         try:
