@@ -22,6 +22,8 @@ done
 
 # TCG, not KVM (GUIDE §5). The user network forwards only loopback:PORT to the guest's
 # sshd; nothing else reaches in. cache=unsafe: the disks are thrown away afterwards.
+# -nodefaults: no VGA, CD-ROM or parallel port, whose drivers the guest's udev loaded at
+# every boot (the boot to SSH took 58 s with them, 45 s without, on an idle 2-core machine).
 qemu-system-x86_64 \
     -name pve-fleet-test -machine q35 -accel tcg,thread=multi -cpu max \
     -smp "$cpus" -m "$mem" \
@@ -33,7 +35,7 @@ qemu-system-x86_64 \
     -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
     -device virtio-net-pci,netdev=n0 \
     -device virtio-rng-pci \
-    -display none -serial "file:$run/console.log" -monitor none \
+    -nodefaults -display none -serial "file:$run/console.log" -monitor none \
     -daemonize -pidfile "$run/qemu.pid"
 
 key=$image/id_ed25519
