@@ -59,7 +59,7 @@ step() {
 summary() {
     echo "=== timings"
     printf '%s\n' "${timings[@]}"
-    echo "$(printf '%4ds' $(($(date +%s) - suite_start)))  total"
+    echo "$(printf '%4ds' $(($(date +%s) - suite_start)))  total${vm_cpu:+ (QEMU, the VM, used ${vm_cpu}s of CPU)}"
 }
 
 host_packages() {
@@ -92,6 +92,12 @@ stop_vm() {
         tail -n 30 "$run_dir/console.log" || true
     fi
     pid=$(cat "$run_dir/qemu.pid")
+    # QEMU daemonized, so the CPU it used is not counted as this suite's: its own count
+    # (utime and stime, fields 14 and 15).
+    local stat
+    if read -r -a stat <"/proc/$pid/stat" 2>/dev/null; then
+        vm_cpu=$(( (stat[13] + stat[14]) / $(getconf CLK_TCK) ))
+    fi
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$pid" 2>/dev/null || true
