@@ -91,7 +91,8 @@ def test_50_playbooks_at_once_make_no_duplicate_vmid_or_name(ansible, cluster):
         for proc in running:
             outputs.append(proc.communicate(timeout=600)[0])
             codes.append(proc.returncode)
-    assert codes == [0] * PROCESSES, [o for c, o in zip(codes, outputs) if c][:2]
+    failures = [line for c, o in zip(codes, outputs) if c for line in o.splitlines() if line.startswith('fatal:')]
+    assert codes == [0] * PROCESSES, '\n'.join(failures) or [o for c, o in zip(codes, outputs) if c][:2]
     vmids = [g.vmid for g in cluster.vms]
     names = [g.name for g in cluster.vms]
     assert len(vmids) == 2 * PROCESSES and len(set(vmids)) == len(vmids) and len(set(names)) == len(names)

@@ -153,7 +153,8 @@ class VM:
         return self.ssh("cat /proc/sys/kernel/random/boot_id").strip()
 
     def reboot(self, timeout=600):
-        """Reboot and wait until SSH answers from the new boot; print where the shutdown waited."""
+        """Reboot, wait until SSH answers from the new boot and until that boot has finished
+        starting its units; print where the shutdown waited."""
         before = self.boot_id()
         # This boot's journal kept on disk, so that the new boot can show where the shutdown
         # spent its time (the image's drop-in says volatile; the last one by name wins).
@@ -166,16 +167,31 @@ class VM:
         self.ssh("systemd-run --on-active=1 --timer-property=AccuracySec=100ms --quiet systemctl reboot")
         self.close_ssh()
         deadline = started + timeout
-        while time.monotonic() < deadline:
+        while not self._new_boot_answers(before):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the VM did not come back over SSH within {timeout}s")
             time.sleep(3)
-            try:
-                if self.boot_id() != before:
-                    print(f"rebooted in {time.monotonic() - started:.0f}s", flush=True)
-                    self._print_shutdown_gaps()
-                    return
-            except (AssertionError, subprocess.TimeoutExpired):
-                continue
-        raise AssertionError(f"the VM did not come back over SSH within {timeout}s")
+        print(f"rebooted in {time.monotonic() - started:.0f}s", flush=True)
+        self._wait_for_boot_to_finish(deadline)
+        print(f"boot finished {time.monotonic() - started:.0f}s after the request", flush=True)
+        self._print_shutdown_gaps()
+
+    def _new_boot_answers(self, before):
+        try:
+            return self.boot_id() != before
+        except (AssertionError, subprocess.TimeoutExpired):
+            return False
+
+    def _wait_for_boot_to_finish(self, deadline):
+        """sshd starts before Shorewall has loaded its rules (Debian orders Shorewall after the
+        network only): what a boot brings back, or locks out, is there only once every unit
+        has started. A boot that cuts SSH off meanwhile fails here."""
+        state = self.ssh("systemctl is-system-running --wait", check=False,
+                         timeout=max(deadline - time.monotonic(), 30)).strip()
+        if state == "degraded":  # the snapshot comparison says whether it matters
+            print("failed units:", self.ssh("systemctl --failed --no-legend --plain", check=False), flush=True)
+        elif state != "running":
+            raise AssertionError(f"the new boot did not finish starting (state {state!r}) or SSH was cut off")
 
     def _print_shutdown_gaps(self, least=3.0):
         """The previous boot's last journal lines, from the reboot's request on, wherever a
