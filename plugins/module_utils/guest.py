@@ -18,11 +18,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import random
 import re
 import time
 
 from ansible_collections.pve.fleet.plugins.module_utils import propstr
+from ansible_collections.pve.fleet.plugins.module_utils.api import backoff
 from ansible_collections.pve.fleet.plugins.module_utils.cluster import ClusterView, plan_with_facts
 from ansible_collections.pve.fleet.plugins.module_utils.devices import DiskValue, PropValue
 from ansible_collections.pve.fleet.plugins.module_utils.errors import PveError
@@ -35,9 +35,6 @@ DNS_NAME = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9
 # PVE's pve-tag format (pve-common PVE::JSONSchema, PVE_TAG_RE): a tag PVE cannot store never converges.
 TAG = re.compile(r'^[a-z0-9_][a-z0-9_\-+.]*$', re.IGNORECASE)
 CREATE_ATTEMPTS = 10
-# After losing a vmid to a concurrent create, wait up to this many seconds per lost attempt (at random, so
-# that the runs that lost together do not read the same next id and collide again).
-CREATE_BACKOFF = 0.2
 MIB = 1024 ** 2
 STATES = ['present', 'absent', 'started', 'stopped', 'restarted', 'template']
 
@@ -609,7 +606,8 @@ def _claim(run, plan, send):
                 if twin:
                     raise PveError('name: another run created {0!r} (vmid {1}) at the same time; run again to '
                                    'converge it'.format(plan.name, twin[0]['vmid']))
-                time.sleep(random.uniform(0, CREATE_BACKOFF * (attempt + 1)))
+                # at random (api.backoff), so that the runs that lost together do not read the same next id
+                time.sleep(backoff(attempt))
                 plan.vmid = int(run.client.get('cluster/nextid'))
                 continue
             raise
