@@ -76,10 +76,16 @@ class VM:
         # TCG guest. It is closed before each play and each reboot (a play may cut
         # connections off, and a check must never ride on one that survived by chance);
         # reachability itself is always a new TCP connection (new_ssh_connection_works).
-        self._ssh_options = [
+        # A connection whose peer vanished (a reboot behind QEMU's user network, which keeps
+        # the host side of the TCP connection open) is given up after 30 s of silence.
+        self._direct_options = [
             "-q", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "ConnectTimeout=10", "-o", "ControlMaster=auto", "-o", "ControlPersist=600",
+            "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3",
+        ]
+        self._last_poll = "none yet"
+        self._ssh_options = [
+            *self._direct_options, "-o", "ControlMaster=auto", "-o", "ControlPersist=600",
             "-o", "ControlPath=" + os.path.join(os.path.dirname(self.inventory), "checks-%C"),
         ]
 
@@ -169,7 +175,8 @@ class VM:
         deadline = started + timeout
         while not self._new_boot_answers(before):
             if time.monotonic() > deadline:
-                raise AssertionError(f"the VM did not come back over SSH within {timeout}s")
+                raise AssertionError(f"the VM did not come back over SSH within {timeout}s"
+                                     f" (the last poll: {self._last_poll})")
             time.sleep(3)
         print(f"rebooted in {time.monotonic() - started:.0f}s", flush=True)
         self._wait_for_boot_to_finish(deadline)
@@ -177,10 +184,22 @@ class VM:
         self._print_shutdown_gaps()
 
     def _new_boot_answers(self, before):
+        """A new boot id over a new connection of its own. A poll must not share (or leave
+        behind) a master connection: one opened while the old boot was shutting down stays up
+        on the host side of QEMU's user network, and a check through it can hang until its
+        timeout (twice 300 s would explain a CI run whose new boot reached its login prompt
+        with no failed unit, yet "did not come back over SSH within 600s")."""
         try:
-            return self.boot_id() != before
-        except (AssertionError, subprocess.TimeoutExpired):
+            result = subprocess.run(
+                ["ssh", *self._direct_options, "-o", "ControlMaster=no", "-o", "ControlPath=none",
+                 "root@127.0.0.1", "cat /proc/sys/kernel/random/boot_id"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self._last_poll = "no answer within 30 s"
             return False
+        self._last_poll = f"ssh exited {result.returncode}: {(result.stderr + result.stdout).strip()[-300:]!r}"
+        return result.returncode == 0 and result.stdout.strip() not in ("", before)
 
     def _wait_for_boot_to_finish(self, deadline):
         """sshd starts before Shorewall has loaded its rules (Debian orders Shorewall after the
