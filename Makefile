@@ -11,6 +11,11 @@ PY          := $(VENV)/bin/python
 COLLECTION  := .collections/ansible_collections/pve/fleet
 TIMED       := tests/bin/timed
 export TIMED_LOG := $(CURDIR)/tests/output/timings.tsv
+# Python writes bytecode on first import (the venvs are installed without compiling it).
+# Where the environment says PYTHONDONTWRITEBYTECODE=1, as CI's does, every process compiled
+# all it imported again: ansible-playbook's imports took 2.2 s of CPU instead of 1.1 s, and
+# each module run 0.25 s more for requests and proxmoxer alone.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help venv compat-venv test unit integration sanity lint compat test-roles cluster demo build bench clean
 
