@@ -4,7 +4,7 @@
 #   2. the VM image, cached outside the repo and keyed on the hash of vm/build-image.sh,
 #      vm/local-repo.py, ../zip_pyc/zip_pyc_cache.py and the packages role's defaults (their packages
 #      are in the image's local apt repository; all but lvm2, thin-provisioning-tools,
-#      bridge-utils and shorewall are installed too)
+#      bridge-utils, shorewall and qemu-utils are installed too)
 #   3. the VM booted under TCG on a throwaway overlay, SSH on 127.0.0.1:<free port>
 #   4. the fresh host: a bad variable, then the parts without packages (scenarios/test_fresh_host.py)
 #   5. molecule: converge, idempotence, verify (testinfra)

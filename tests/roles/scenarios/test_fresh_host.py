@@ -20,10 +20,9 @@ def test_a_bad_variable_fails_before_any_part_changes_the_host(vm):
     assert run.changed == 0
     assert "ksm_pages_to_scan" in run.output
     # The packages part comes first in the run; it did not get to install anything (the
-    # image holds the rest of packages_base already, lxc among them).
-    for package in ("lvm2", "shorewall", "bridge-utils"):
+    # image holds the rest of packages_base already, but for these).
+    for package in ("qemu-utils", "lvm2", "shorewall", "bridge-utils"):
         assert not vm.installed(package), package
-    assert not lxc_net_masked(vm)
     assert vm.ssh("sha256sum /etc/network/interfaces") == interfaces
 
 
@@ -33,14 +32,9 @@ def parts(vm):
     return vm.play("--tags", "lvm,network,shorewall,ksm")
 
 
-def lxc_net_masked(vm):
-    """The packages part masks lxc-net (the image installed lxc, which enabled it)."""
-    return vm.ssh("systemctl is-enabled lxc-net.service", check=False).strip() == "masked"
-
-
 def test_the_parts_ran_without_the_packages_part(vm, parts):
     parts.assert_ok()
-    assert not lxc_net_masked(vm), "the packages part ran"
+    assert not vm.installed("qemu-utils"), "the packages part ran"
 
 
 def test_lvm_installed_the_lvm_tools(vm, parts):

@@ -10,7 +10,7 @@
 # packages_base are downloaded, with everything they pull in, into a local apt repository
 # in the image (/srv/pve-fleet-repo, Debian's own index entries for exactly those .debs,
 # checked, then their data stored uncompressed); it is the guest's only apt source. All of
-# them but the four the fresh-host step needs absent are also installed from it here. apt in the slow TCG guest then only unpacks, and reads an index of
+# them but five the role tests need absent are also installed from it here. apt in the slow TCG guest then only unpacks, and reads an index of
 # about a hundred packages instead of Debian's 63,000 (which cost 11 s of CPU per apt-get
 # and 5 s per apt module call there). The result depends only on this file,
 # local-repo.py, zip_pyc_cache.py and that one, so callers cache it keyed on
@@ -95,11 +95,13 @@ if [ -n "$defaults" ]; then
     mkdir -p "$root/var/lib/apt/periodic"
     touch "$root/var/lib/apt/periodic/update-success-stamp"
     # The rest of packages_base is installed here, natively, rather than by the converge in
-    # the TCG guest: their maintainer scripts took 229-654 s of a converge there. The packages
-    # the fresh-host step needs the parts to install themselves (issue 11, item 4) are left
-    # out. policy-rc.d keeps the chroot from starting their services; the guest's first boot
-    # starts what they enable, as after an install.
-    left_to_the_parts=" lvm2 thin-provisioning-tools bridge-utils shorewall "
+    # the TCG guest: their maintainer scripts took 229-654 s of a converge there. Left out:
+    # the packages the fresh-host step needs the parts to install themselves (issue 11,
+    # item 4), and qemu-utils (no services, quick to unpack), which the packages part still
+    # installs in the converge and whose absence shows the fresh-host step that the packages
+    # part did not run. policy-rc.d keeps the chroot from starting services; the guest's
+    # first boot starts what the packages enabled, as after an install.
+    left_to_the_parts=" lvm2 thin-provisioning-tools bridge-utils shorewall qemu-utils "
     preinstall=()
     for pkg in "${pkgs[@]}"; do [[ $left_to_the_parts == *" $pkg "* ]] || preinstall+=("$pkg"); done
     printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
@@ -108,7 +110,7 @@ if [ -n "$defaults" ]; then
     rm -f "$root/usr/sbin/policy-rc.d" "$root/var/cache/apt/archives/"*.deb
     for pkg in $left_to_the_parts; do
         if chroot "$root" dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
-            echo "$pkg came in with ${preinstall[*]}: the fresh-host step needs it absent" >&2
+            echo "$pkg came in with ${preinstall[*]}: the role tests need it absent" >&2
             exit 1
         fi
     done
