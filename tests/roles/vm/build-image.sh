@@ -109,7 +109,7 @@ if [ -n "$defaults" ]; then
     chroot "$root" apt-get install -y -qq "${preinstall[@]}" >>"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; exit 1; }
     rm -f "$root/usr/sbin/policy-rc.d" "$root/var/cache/apt/archives/"*.deb
     for pkg in $left_to_the_parts; do
-        if chroot "$root" dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+        if chroot "$root" dpkg-query -W --showformat="\${Status}" "$pkg" 2>/dev/null | grep -q 'ok installed'; then
             echo "$pkg came in with ${preinstall[*]}: the role tests need it absent" >&2
             exit 1
         fi
