@@ -10,11 +10,11 @@
 # packages_base are downloaded, with everything they pull in, into a local apt repository
 # in the image (/srv/pve-fleet-repo, Debian's own index entries for exactly those .debs,
 # checked, then their data stored uncompressed); it is the guest's only apt source. All of
-# them but five the role tests need absent are also installed from it here. apt in the slow TCG guest then only unpacks, and reads an index of
-# about a hundred packages instead of Debian's 63,000 (which cost 11 s of CPU per apt-get
-# and 5 s per apt module call there). The result depends only on this file,
-# local-repo.py, zip_pyc_cache.py and that one, so callers cache it keyed on
-# their hashes.
+# them but five the role tests need absent are also installed from it here. apt in the slow
+# TCG guest then only unpacks, and reads an index of about a hundred packages instead of
+# Debian's 63,000 (which cost 11 s of CPU per apt-get and 5 s per apt module call there).
+# The result depends only on this file, local-repo.py, zip_pyc_cache.py and that one, so
+# callers cache it keyed on their hashes.
 set -euo pipefail
 
 out=${1:?usage: build-image.sh OUTDIR [PACKAGES_DEFAULTS_YML]}
@@ -101,14 +101,14 @@ if [ -n "$defaults" ]; then
     # installs in the converge and whose absence shows the fresh-host step that the packages
     # part did not run. policy-rc.d keeps the chroot from starting services; the guest's
     # first boot starts what the packages enabled, as after an install.
-    left_to_the_parts=" lvm2 thin-provisioning-tools bridge-utils shorewall qemu-utils "
+    left_out=" lvm2 thin-provisioning-tools bridge-utils shorewall qemu-utils "
     preinstall=()
-    for pkg in "${pkgs[@]}"; do [[ $left_to_the_parts == *" $pkg "* ]] || preinstall+=("$pkg"); done
+    for pkg in "${pkgs[@]}"; do [[ $left_out == *" $pkg "* ]] || preinstall+=("$pkg"); done
     printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
     chmod 755 "$root/usr/sbin/policy-rc.d"
     chroot "$root" apt-get install -y -qq "${preinstall[@]}" >>"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; exit 1; }
     rm -f "$root/usr/sbin/policy-rc.d" "$root/var/cache/apt/archives/"*.deb
-    for pkg in $left_to_the_parts; do
+    for pkg in $left_out; do
         if chroot "$root" dpkg-query -W --showformat="\${Status}" "$pkg" 2>/dev/null | grep -q 'ok installed'; then
             echo "$pkg came in with ${preinstall[*]}: the role tests need it absent" >&2
             exit 1
