@@ -51,28 +51,39 @@ compat-venv: $(COMPAT_VENV)/.installed $(COLLECTION)
 # venvs are. Then the other parts run one after another in the background, and the roles
 # suite starts as soon as its image is ready (its output in tests/output/roles.log, printed
 # at the end): neither chain waits for the other's set-up.
+# Each chain has CPUs of its own (tests/bin/cpus): the roles chain the last CPU, the other
+# parts the rest. Beside the integration suite on the same two CPUs the guest ran at half
+# speed or less, whatever the niceness; on a CPU of its own, at the speed it has alone. When
+# one chain ends, the other may use every CPU.
 ROLES_LOG := tests/output/roles.log
 ROLES_PREP_LOG := tests/output/roles-prepare.log
+ROLES_PID := tests/output/roles.pid
 test:
 	@$(TIMED) reset
-	@prep=; mkdir -p tests/output; \
+	@prep=; others_cpus=; roles_cpus=; mkdir -p tests/output; rm -f $(ROLES_PID); \
+	on() { local cpus=$$1; shift; if [ -n "$$cpus" ]; then taskset -c "$$cpus" "$$@"; else "$$@"; fi; }; \
 	if [ -f tests/roles/run.sh ]; then \
+	  read -r others_cpus roles_cpus <<<"$$(tests/bin/cpus split)"; \
 	  echo "== roles: host packages and the VM image, in the background while the venvs are made =="; \
-	  $(TIMED) "roles: host packages, VM image" bash tests/roles/run.sh prepare >$(ROLES_PREP_LOG) 2>&1 & prep=$$!; \
+	  [ -z "$$roles_cpus" ] || echo "   (CPUs: $$roles_cpus for the roles suite, $$others_cpus for the other parts)"; \
+	  on "$$roles_cpus" $(TIMED) "roles: host packages, VM image" bash tests/roles/run.sh prepare >$(ROLES_PREP_LOG) 2>&1 & prep=$$!; \
 	fi; \
-	$(TIMED) "venvs (main and compat legs)" $(MAKE) --no-print-directory venv compat-venv; \
+	on "$$others_cpus" $(TIMED) "venvs (main and compat legs)" $(MAKE) --no-print-directory venv compat-venv; \
 	[ -f $(VENV)/.installed ] && [ -f $(COMPAT_VENV)/.installed ] || { wait; $(TIMED) summary; exit 1; }; \
-	{ \
+	on "$$others_cpus" bash -c ' \
 	  $(TIMED) "unit tests" $(MAKE) --no-print-directory unit; \
 	  $(TIMED) "integration tests" $(MAKE) --no-print-directory integration; \
 	  $(TIMED) "sanity (ansible-core 2.21, py3.13)" $(MAKE) --no-print-directory sanity; \
 	  $(TIMED) "ansible-lint" $(MAKE) --no-print-directory lint; \
 	  $(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(MAKE) --no-print-directory compat; \
-	} & others=$$!; \
+	  [ ! -s $(ROLES_PID) ] || tests/bin/cpus widen "$$(cat $(ROLES_PID))"' & others=$$!; \
 	if [ -n "$$prep" ]; then \
 	  wait "$$prep"; \
 	  echo "== roles on a Debian 12 VM: started beside the other parts, output in $(ROLES_LOG) =="; \
-	  $(TIMED) "roles on a Debian 12 VM" $(MAKE) --no-print-directory test-roles >$(ROLES_LOG) 2>&1; \
+	  on "$$roles_cpus" $(TIMED) "roles on a Debian 12 VM" $(MAKE) --no-print-directory test-roles >$(ROLES_LOG) 2>&1 & roles=$$!; \
+	  echo "$$roles" >$(ROLES_PID); \
+	  wait "$$roles" || true; \
+	  tests/bin/cpus widen "$$others"; \
 	fi; \
 	wait "$$others"; \
 	if [ -n "$$prep" ]; then echo; echo "== the roles suite =="; cat $(ROLES_PREP_LOG) $(ROLES_LOG); fi; \
