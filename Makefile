@@ -54,7 +54,8 @@ compat-venv: $(COMPAT_VENV)/.installed $(COLLECTION)
 # Each chain has CPUs of its own (tests/bin/cpus): the roles chain the last CPU, the other
 # parts the rest. Beside the integration suite on the same two CPUs the guest ran at half
 # speed or less, whatever the niceness; on a CPU of its own, at the speed it has alone. When
-# one chain ends, the other may use every CPU.
+# one chain ends, the other may use every CPU: the integration suite (two workers) runs last
+# so that its end can use both once the roles suite is done.
 ROLES_LOG := tests/output/roles.log
 ROLES_PREP_LOG := tests/output/roles-prepare.log
 ROLES_PID := tests/output/roles.pid
@@ -72,10 +73,10 @@ test:
 	[ -f $(VENV)/.installed ] && [ -f $(COMPAT_VENV)/.installed ] || { wait; $(TIMED) summary; exit 1; }; \
 	on "$$others_cpus" bash -c ' \
 	  $(TIMED) "unit tests" $(MAKE) --no-print-directory unit; \
-	  $(TIMED) "integration tests" $(MAKE) --no-print-directory integration; \
 	  $(TIMED) "sanity (ansible-core 2.21, py3.13)" $(MAKE) --no-print-directory sanity; \
 	  $(TIMED) "ansible-lint" $(MAKE) --no-print-directory lint; \
 	  $(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(MAKE) --no-print-directory compat; \
+	  $(TIMED) "integration tests" $(MAKE) --no-print-directory integration; \
 	  [ ! -s $(ROLES_PID) ] || tests/bin/cpus widen "$$(cat $(ROLES_PID))"' & others=$$!; \
 	if [ -n "$$prep" ]; then \
 	  wait "$$prep"; \
