@@ -61,10 +61,11 @@ ROLES_PREP_LOG := tests/output/roles-prepare.log
 ROLES_PID := tests/output/roles.pid
 test:
 	@$(TIMED) reset
-	@prep=; others_cpus=; roles_cpus=; mkdir -p tests/output; rm -f $(ROLES_PID); \
+	@prep=; others_cpus=; roles_cpus=; all_cpus=; mkdir -p tests/output; rm -f $(ROLES_PID); \
 	on() { local cpus=$$1; shift; if [ -n "$$cpus" ]; then taskset -c "$$cpus" "$$@"; else "$$@"; fi; }; \
 	if [ -f tests/roles/run.sh ]; then \
 	  read -r others_cpus roles_cpus <<<"$$(tests/bin/cpus split)"; \
+	  all_cpus=$${roles_cpus:+$$others_cpus,$$roles_cpus}; \
 	  echo "== roles: host packages and the VM image, in the background while the venvs are made =="; \
 	  [ -z "$$roles_cpus" ] || echo "   (CPUs: $$roles_cpus for the roles suite, $$others_cpus for the other parts)"; \
 	  on "$$roles_cpus" $(TIMED) "roles: host packages, VM image" bash tests/roles/run.sh prepare >$(ROLES_PREP_LOG) 2>&1 & prep=$$!; \
@@ -77,14 +78,14 @@ test:
 	  $(TIMED) "ansible-lint" $(MAKE) --no-print-directory lint; \
 	  $(TIMED) "compat leg (ansible-core 2.19, py3.11)" $(MAKE) --no-print-directory compat; \
 	  $(TIMED) "integration tests" $(MAKE) --no-print-directory integration; \
-	  [ ! -s $(ROLES_PID) ] || tests/bin/cpus widen "$$(cat $(ROLES_PID))"' & others=$$!; \
+	  [ ! -s $(ROLES_PID) ] || tests/bin/cpus widen "$$(cat $(ROLES_PID))" "$$1"' _ "$$all_cpus" & others=$$!; \
 	if [ -n "$$prep" ]; then \
 	  wait "$$prep"; \
 	  echo "== roles on a Debian 12 VM: started beside the other parts, output in $(ROLES_LOG) =="; \
 	  on "$$roles_cpus" $(TIMED) "roles on a Debian 12 VM" $(MAKE) --no-print-directory test-roles >$(ROLES_LOG) 2>&1 & roles=$$!; \
 	  echo "$$roles" >$(ROLES_PID); \
 	  wait "$$roles" || true; \
-	  tests/bin/cpus widen "$$others"; \
+	  tests/bin/cpus widen "$$others" "$$all_cpus"; \
 	fi; \
 	wait "$$others"; \
 	if [ -n "$$prep" ]; then echo; echo "== the roles suite =="; cat $(ROLES_PREP_LOG) $(ROLES_LOG); fi; \
